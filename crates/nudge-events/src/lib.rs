@@ -1,0 +1,43 @@
+//! Nudge's records and their codecs. No Kafka, no tokio: bytes in, typed records out.
+//!
+//! # Layout
+//!
+//! - [`time`]: event time ([`Ts`]), RFC 3339 or epoch milliseconds on input.
+//! - [`input`]: clickstream, email and CRM records ([`Event`]).
+//! - [`output`]: triggers, session summaries and outcomes ([`Output`]), and their topics.
+//! - [`json`]: JSON decoding with dead-letter reasons ([`DecodeError`]).
+//! - [`error`]: the decoding error value.
+
+pub mod error;
+pub mod input;
+pub mod json;
+pub mod output;
+pub mod time;
+
+pub use error::{DecodeError, DecodeErrorKind};
+pub use input::*;
+pub use output::*;
+pub use time::Ts;
+
+/// Checks what every decoder must guarantee to the engine: a non-empty key and a plausible
+/// event time.
+fn validate(event: Event) -> Result<Event, DecodeError> {
+    if event.key().is_empty() {
+        return Err(DecodeError::new(
+            DecodeErrorKind::MissingCustomerId,
+            "record has neither customer_id nor anonymous_id",
+        ));
+    }
+    let ts = event.ts();
+    if !ts.is_plausible() {
+        return Err(DecodeError::new(
+            DecodeErrorKind::AbsurdTimestamp,
+            format!(
+                "event time {ts} is outside {} .. {}",
+                time::MIN_VALID,
+                time::MAX_VALID
+            ),
+        ));
+    }
+    Ok(event)
+}
