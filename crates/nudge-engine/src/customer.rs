@@ -79,9 +79,12 @@ impl Customer<'_> {
         match kind {
             TimerKind::SessionClose => self.close_session(due),
             TimerKind::Checkout => {
-                if let Some(c) = self.st.checkout.take() {
+                // The episode stays open while the policies run, so the trigger's context
+                // names the step the customer stopped at.
+                if let Some(c) = self.st.checkout.clone() {
                     self.checkout_abandoned(due, &c);
                 }
+                self.st.checkout = None;
             }
             TimerKind::Cart => {
                 self.st.cart.fired = true;

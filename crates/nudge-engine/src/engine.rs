@@ -90,12 +90,11 @@ impl Engine {
     }
 
     /// Moves the watermark forward (never back) and fires every timer due strictly before it,
-    /// in (due time, customer) order.
+    /// in (due time, customer) order. Timers that late records set behind the watermark fire
+    /// here too, even when the watermark does not move.
     pub fn advance(&mut self, watermark: Ts, out: &mut Vec<Output>) {
-        if watermark <= self.watermark {
-            return;
-        }
-        self.watermark = watermark;
+        self.watermark = self.watermark.max(watermark);
+        let watermark = self.watermark;
         while let Some(&(due, slot)) = self.timers.first() {
             if due >= watermark {
                 break;

@@ -236,6 +236,3 @@ fn send_after(q: &QuietHours, st: &CustomerState, due: Ts) -> Ts {
     });
     resolved.map_or(due, |t| Ts(t.timestamp_millis()))
 }
-
-#[cfg(test)]
-mod tests;
