@@ -1,4 +1,5 @@
-//! Why a record could not be decoded: a value to count and to put in a dead letter.
+//! Why a record could not be decoded (a value to count and to put in a dead letter), or
+//! encoded as Avro.
 
 use thiserror::Error;
 
@@ -71,4 +72,19 @@ impl DecodeError {
             detail: detail.into(),
         }
     }
+}
+
+/// A record that could not be encoded as Avro. Every case is a bug in Nudge, not bad input:
+/// the records are Nudge's own types and the schemas are compiled in.
+#[derive(Debug, Error)]
+pub enum AvroError {
+    /// The record's value does not validate against its schema.
+    #[error("{record} does not match its Avro schema: {source}")]
+    Schema {
+        record: &'static str,
+        source: apache_avro::Error,
+    },
+    /// An enumeration field did not serialize as a plain name.
+    #[error("{field} is not a unit enum variant, so has no name to write")]
+    NotAName { field: &'static str },
 }

@@ -6,15 +6,19 @@
 //! - [`input`]: clickstream, email and CRM records ([`Event`]).
 //! - [`output`]: triggers, session summaries and outcomes ([`Output`]), and their topics.
 //! - [`json`]: JSON decoding with dead-letter reasons ([`DecodeError`]).
-//! - [`error`]: the decoding error value.
+//! - [`avro`]: Avro binary encoding and decoding, schemas from `schemas/` compiled in.
+//! - [`wire`]: the Confluent wire format around an Avro body (magic byte, schema id).
+//! - [`error`]: the decoding error value, and the Avro encoding error ([`AvroError`]).
 
+pub mod avro;
 pub mod error;
 pub mod input;
 pub mod json;
 pub mod output;
 pub mod time;
+pub mod wire;
 
-pub use error::{DecodeError, DecodeErrorKind};
+pub use error::{AvroError, DecodeError, DecodeErrorKind};
 pub use input::*;
 pub use output::*;
 pub use time::Ts;
