@@ -330,7 +330,7 @@ impl Customer<'_> {
                     let line = |p: &nudge_events::Product| {
                         p.price.unwrap_or(0.0) * f64::from(p.quantity.unwrap_or(1))
                     };
-                    o.items.iter().map(line).sum()
+                    o.items.iter().fold(0.0, |sum, p| sum + line(p))
                 })
             })
             .unwrap_or_else(|| self.st.cart.value());

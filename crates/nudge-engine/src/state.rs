@@ -64,12 +64,11 @@ pub struct Cart {
 }
 
 impl Cart {
-    /// Sum of quantity times price over the lines.
+    /// Sum of quantity times price over the lines (0.0, not -0.0, when empty).
     pub fn value(&self) -> f64 {
         self.lines
             .iter()
-            .map(|l| l.price * f64::from(l.quantity))
-            .sum()
+            .fold(0.0, |sum, l| sum + l.price * f64::from(l.quantity))
     }
 
     /// Whether an episode is open and waiting for its due time.

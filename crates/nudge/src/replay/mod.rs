@@ -106,8 +106,7 @@ pub fn run(opts: &Options, cfg: EngineConfig) -> Result<()> {
     let total = stats.records_read();
     let mut engine = Engine::new(cfg);
     let mut outputs = Vec::new();
-    let mut applied = 0u64;
-    for record in sorter.finish()? {
+    for (applied, record) in sorter.finish()?.enumerate() {
         let record = record?;
         engine.advance(record.ts, &mut outputs);
         engine.apply(&record.event, &mut outputs);
@@ -115,8 +114,7 @@ pub fn run(opts: &Options, cfg: EngineConfig) -> Result<()> {
             stats.count(&output);
             sink.output(&output)?;
         }
-        applied += 1;
-        progress.tick(|| format!("applied {applied} of {total} records"));
+        progress.tick(|| format!("applied {} of {total} records", applied + 1));
     }
     sink.finish()?;
     stats.print(&engine, started.elapsed());
