@@ -3,12 +3,41 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
+use nudge_engine::config::{DetectorsConfig, PolicyConfig, SessionConfig};
 use nudge_engine::EngineConfig;
+use nudge_kafka::config::{
+    InputConfig, KafkaConfig, MetricsConfig, OutputConfig, RunConfig, RuntimeConfig, StateConfig,
+    TopicsConfig,
+};
+use serde::Deserialize;
+
+/// The whole of `nudge.toml`: the engine's tables and the runtime's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    pub engine: EngineConfig,
+    pub run: RunConfig,
+}
+
+/// The file as written: every table optional, unknown tables and keys refused.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct File {
+    session: SessionConfig,
+    detectors: DetectorsConfig,
+    policy: PolicyConfig,
+    runtime: RuntimeConfig,
+    kafka: KafkaConfig,
+    topics: TopicsConfig,
+    input: InputConfig,
+    output: OutputConfig,
+    state: StateConfig,
+    metrics: MetricsConfig,
+}
 
 /// Parses and validates configuration text; the error names the offending key.
-pub fn parse(text: &str) -> Result<EngineConfig> {
+pub fn parse(text: &str) -> Result<Config> {
     let de = toml::Deserializer::parse(text).map_err(|e| anyhow!("{}", e.message()))?;
-    let cfg: EngineConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+    let file: File = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.message();
@@ -18,20 +47,37 @@ pub fn parse(text: &str) -> Result<EngineConfig> {
             anyhow!("{path}: {message}")
         }
     })?;
-    cfg.validate()?;
+    let cfg = Config {
+        engine: EngineConfig {
+            session: file.session,
+            detectors: file.detectors,
+            policy: file.policy,
+        },
+        run: RunConfig {
+            runtime: file.runtime,
+            kafka: file.kafka,
+            topics: file.topics,
+            input: file.input,
+            output: file.output,
+            state: file.state,
+            metrics: file.metrics,
+        },
+    };
+    cfg.engine.validate()?;
+    cfg.run.validate()?;
     Ok(cfg)
 }
 
 /// Reads and validates a configuration file.
-pub fn load(path: &Path) -> Result<EngineConfig> {
+pub fn load(path: &Path) -> Result<Config> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text).with_context(|| format!("{} is not a valid configuration", path.display()))
 }
 
 /// The file's configuration, or the defaults when no file is given.
-pub fn load_or_default(path: Option<&Path>) -> Result<EngineConfig> {
-    path.map_or_else(|| Ok(EngineConfig::default()), load)
+pub fn load_or_default(path: Option<&Path>) -> Result<Config> {
+    path.map_or_else(|| Ok(Config::default()), load)
 }
 
 #[cfg(test)]
@@ -59,7 +105,27 @@ mod tests {
     }
 
     #[test]
+    fn runtime_tables_parse_and_kafka_passes_through() {
+        let c = parse(
+            "[runtime]\nprocessing_guarantee = \"at_least_once\"\ncommit_interval = \"250ms\"\n\
+             [kafka]\n\"bootstrap.servers\" = \"k:9092\"\n\"sasl.password\" = \"hunter2\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.run.runtime.commit_interval,
+            nudge_engine::Dur::from_millis(250)
+        );
+        assert_eq!(c.run.kafka.get("bootstrap.servers"), Some("k:9092"));
+        assert!(
+            !format!("{:?}", c.run).contains("hunter2"),
+            "secrets never print"
+        );
+        let e = error_of("[runtime]\nprocessing_guarantee = \"twice\"\n");
+        assert!(e.starts_with("runtime.processing_guarantee"), "{e}");
+    }
+
+    #[test]
     fn empty_text_is_the_default() {
-        assert_eq!(parse("").unwrap(), EngineConfig::default());
+        assert_eq!(parse("").unwrap(), Config::default());
     }
 }

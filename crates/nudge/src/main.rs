@@ -4,9 +4,15 @@
 //!
 //! - `config`: loading and checking `nudge.toml`.
 //! - `replay`: `nudge replay`, the engine over files.
+//! - `live`: `nudge run`, `nudge topics create`, `nudge dev-broker`.
+//! - `produce`: `nudge produce`, NDJSON files into the input topics.
+//! - `simulate`: `nudge simulate`, the journey simulator's traffic.
 
 mod config;
+mod live;
+mod produce;
 mod replay;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,10 +52,86 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run the pipeline against Kafka until SIGINT or SIGTERM.
+    Run {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Overrides [kafka] "bootstrap.servers".
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Overrides [runtime] instance_id (part of the transactional ids).
+        #[arg(long)]
+        instance_id: Option<String>,
+    },
+    /// Produce DIR/{crm,email,clickstream}.ndjson to the input topics, keyed by customer.
+    Produce {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        brokers: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Simulate customer journeys (buyers, cart and checkout abandoners, browsers, lapsing
+    /// customers, unsubscribers) and write the traffic as NDJSON files.
+    Simulate {
+        /// Directory for crm.ndjson, email.ndjson and clickstream.ndjson.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        customers: u32,
+        /// Span of simulated event time, e.g. "24h".
+        #[arg(long, default_value = "24h")]
+        duration: nudge_engine::Dur,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Start at midnight UTC this many days ago (default: 2026-11-30).
+        #[arg(long)]
+        days_ago: Option<i64>,
+    },
+    /// Manage Nudge's topics.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+    /// Host a Kafka mock cluster (with transactions) with every topic, until stopped.
+    DevBroker {
+        /// Serve on this port (default: one the mock cluster picks).
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+        /// Configuration for the topic names.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopicsCommand {
+    /// Create the input, output and internal topics (idempotent).
+    Create {
+        #[arg(long)]
+        brokers: String,
+        #[arg(long)]
+        partitions: i32,
+        #[arg(long, default_value_t = 1)]
+        replication: i32,
+        /// Configuration for the topic names and client settings.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let result = match cli.command {
         Command::Replay {
             input,
@@ -62,11 +144,63 @@ fn main() -> ExitCode {
                 out: out.as_deref(),
                 sort_budget,
             };
-            replay::run(&opts, cfg)
+            replay::run(&opts, cfg.engine)
         }),
         Command::Check { config } => config::load(&config).map(|_| {
             println!("{}: ok", config.display());
         }),
+        Command::Run {
+            config,
+            brokers,
+            instance_id,
+        } => config::load_or_default(config.as_deref()).and_then(|mut cfg| {
+            if let Some(b) = brokers {
+                cfg.run.kafka.set("bootstrap.servers", b);
+            }
+            if instance_id.is_some() {
+                cfg.run.runtime.instance_id = instance_id;
+            }
+            live::run(cfg, live::shutdown_flag()?, nudge_kafka::Clock::System)
+        }),
+        Command::Produce {
+            input,
+            brokers,
+            config,
+        } => config::load_or_default(config.as_deref()).and_then(|mut cfg| {
+            cfg.run.kafka.set("bootstrap.servers", brokers);
+            produce::run(&cfg, &input)
+        }),
+        Command::Simulate {
+            out,
+            customers,
+            duration,
+            seed,
+            days_ago,
+        } => simulate::to_files(&simulate::Options {
+            out: &out,
+            customers,
+            duration_ms: duration.millis(),
+            seed,
+            days_ago,
+        }),
+        Command::Topics {
+            command:
+                TopicsCommand::Create {
+                    brokers,
+                    partitions,
+                    replication,
+                    config,
+                },
+        } => config::load_or_default(config.as_deref()).and_then(|mut cfg| {
+            cfg.run.kafka.set("bootstrap.servers", brokers);
+            live::create_topics(&cfg, partitions, replication)
+        }),
+        Command::DevBroker {
+            port,
+            partitions,
+            config,
+        } => config::load_or_default(config.as_deref())
+            .and_then(|cfg| live::dev_broker(&cfg, partitions, port)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

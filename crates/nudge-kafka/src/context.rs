@@ -1,0 +1,96 @@
+//! The consumer's context: rebalance callbacks only hand the event to the stream loop (which
+//! commits, drops or restores state, then assigns); statistics feed the consumer-lag gauge.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use nudge_metrics::Metrics;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, TopicPartitionList};
+
+/// A rebalance the stream loop still has to carry out.
+#[derive(Debug)]
+pub enum Rebalance {
+    Assign(TopicPartitionList),
+    Revoke(TopicPartitionList),
+}
+
+/// Shared between librdkafka's callbacks (on the stream thread, inside `poll`) and the loop.
+pub struct StreamContext {
+    pending: Mutex<Vec<Rebalance>>,
+    /// Set while the consumer closes: rebalances are then carried out at once.
+    closing: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+impl StreamContext {
+    /// A context reporting to `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> StreamContext {
+        StreamContext {
+            pending: Mutex::new(Vec::new()),
+            closing: AtomicBool::new(false),
+            metrics,
+        }
+    }
+
+    /// Rebalances received since the last call, oldest first.
+    pub fn take_rebalances(&self) -> Vec<Rebalance> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *pending)
+    }
+
+    /// From now on, carry out rebalances inside the callback (the loop has stopped).
+    pub fn set_closing(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+}
+
+impl ClientContext for StreamContext {
+    fn stats(&self, stats: Statistics) {
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                if *partition < 0 || p.consumer_lag < 0 {
+                    continue;
+                }
+                self.metrics
+                    .consumer_lag
+                    .with_label_values(&[topic.as_str(), &partition.to_string()])
+                    .set(p.consumer_lag);
+            }
+        }
+    }
+}
+
+impl ConsumerContext for StreamContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let event = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(tpl.clone()),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(tpl.clone()),
+            other => {
+                tracing::warn!(error = ?other, "rebalance error");
+                return;
+            }
+        };
+        if self.closing.load(Ordering::SeqCst) {
+            // The loop has committed and dropped its tasks: take nothing new, let the group
+            // move on.
+            if let Err(e) = consumer.unassign() {
+                tracing::warn!(error = %e, "unassign while closing");
+            }
+            return;
+        }
+        // librdkafka waits for the application's assign or unassign call, which the loop
+        // makes once it has committed or restored.
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+    }
+}

@@ -1,0 +1,215 @@
+//! Producing: output records in JSON or Avro, dead letters with their provenance, changelog
+//! records; a full queue is waited out, never an error that drops data.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nudge_events::{avro, wire, Output};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::ClientContext;
+
+use crate::align::Dead;
+use crate::config::Format;
+use crate::error::Error;
+use crate::topics::Topics;
+
+/// Counts failed deliveries, so a commit never covers a record that was not written.
+#[derive(Clone, Default)]
+pub struct DeliveryTracker {
+    failed: Arc<AtomicU64>,
+}
+
+impl ClientContext for DeliveryTracker {}
+
+impl ProducerContext for DeliveryTracker {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            if self.failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::error!(error = %e, "a record could not be delivered");
+            }
+        }
+    }
+}
+
+/// The producer of one stream thread.
+pub type NudgeProducer = BaseProducer<DeliveryTracker>;
+
+/// Where an undecodable input record came from.
+pub struct Provenance<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Writes records for one stream thread.
+pub struct Sink {
+    producer: NudgeProducer,
+    tracker: DeliveryTracker,
+    topics: Topics,
+    format: Format,
+    schema_ids: SchemaIds,
+    buf: Vec<u8>,
+}
+
+/// Schema ids of the output records in the Avro wire format.
+#[derive(Clone, Copy, Debug)]
+pub struct SchemaIds {
+    pub trigger: u32,
+    pub session: u32,
+    pub outcome: u32,
+}
+
+impl Default for SchemaIds {
+    /// The fixed ids used without a schema registry (see schemas/README.md).
+    fn default() -> Self {
+        SchemaIds {
+            trigger: 4,
+            session: 5,
+            outcome: 6,
+        }
+    }
+}
+
+impl Sink {
+    /// A sink over `producer`, whose context is `tracker`.
+    pub fn new(
+        producer: NudgeProducer,
+        tracker: DeliveryTracker,
+        topics: Topics,
+        format: Format,
+        schema_ids: SchemaIds,
+    ) -> Sink {
+        Sink {
+            producer,
+            tracker,
+            topics,
+            format,
+            schema_ids,
+            buf: Vec::with_capacity(1024),
+        }
+    }
+
+    /// The underlying producer (for transactions and flushing).
+    pub fn producer(&self) -> &NudgeProducer {
+        &self.producer
+    }
+
+    /// Failed deliveries so far; reset with [`Sink::reset_failures`].
+    pub fn failures(&self) -> u64 {
+        self.tracker.failed.load(Ordering::Relaxed)
+    }
+
+    /// Forgets past delivery failures (after the work they covered was rewound).
+    pub fn reset_failures(&self) {
+        self.tracker.failed.store(0, Ordering::Relaxed);
+    }
+
+    /// Sends one engine output; returns the topic it went to.
+    pub fn output(&mut self, output: &Output) -> Result<&str, Error> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        match self.format {
+            Format::Json => output.write_json(&mut buf),
+            Format::Avro => {
+                let id = match output {
+                    Output::Trigger(_) | Output::Suppressed(_) => self.schema_ids.trigger,
+                    Output::Session(_) => self.schema_ids.session,
+                    Output::Outcome(_) => self.schema_ids.outcome,
+                };
+                let body = avro::encode_output(output)
+                    .map_err(|e| Error::Config(format!("Avro encoding: {e}")))?;
+                buf = wire::frame(id, &body);
+            }
+        }
+        let topic = self.topics.output(output);
+        let record = BaseRecord::to(topic)
+            .key(output.key().as_bytes())
+            .payload(&buf[..]);
+        let sent = send(&self.producer, record);
+        self.buf = buf;
+        sent.map(|()| self.topics.output(output))
+    }
+
+    /// Sends a record to an explicit partition (changelog writes).
+    pub fn to_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let mut record = BaseRecord::to(topic).key(key).partition(partition);
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        send(&self.producer, record)
+    }
+
+    /// Sends an undecodable record to the dead-letter topic with its original key, value and
+    /// headers, plus headers naming where it came from and why it was refused.
+    pub fn dead_letter(&self, dead: &Dead, from: &Provenance) -> Result<(), Error> {
+        let mut headers = OwnedHeaders::new_with_capacity(dead.headers.len() + 5);
+        for (key, value) in &dead.headers {
+            headers = headers.insert(Header {
+                key: key.as_str(),
+                value: value.as_deref(),
+            });
+        }
+        let partition = from.partition.to_string();
+        let offset = from.offset.to_string();
+        for (key, value) in [
+            ("nudge.source.topic", from.topic),
+            ("nudge.source.partition", partition.as_str()),
+            ("nudge.source.offset", offset.as_str()),
+            ("nudge.error.reason", dead.error.kind.label()),
+            ("nudge.error", dead.error.detail.as_str()),
+        ] {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+        let mut record: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(self.topics.dead_letters()).headers(headers);
+        if let Some(k) = dead.key.as_deref() {
+            record = record.key(k);
+        }
+        if let Some(v) = dead.value.as_deref() {
+            record = record.payload(v);
+        }
+        send(&self.producer, record)
+    }
+}
+
+/// Sends, waiting out a full queue by serving delivery reports.
+fn send<K, P>(producer: &NudgeProducer, mut record: BaseRecord<'_, K, P>) -> Result<(), Error>
+where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                producer.poll(Duration::from_millis(5));
+                record = back;
+            }
+            Err((e, _)) => return Err(Error::Kafka(e)),
+        }
+    }
+}
+
+/// Serves delivery reports without blocking.
+pub fn serve(producer: &NudgeProducer) {
+    producer.poll(Duration::ZERO);
+}
+
+/// Waits until every record sent so far is acknowledged.
+pub fn flush(producer: &NudgeProducer, timeout: Duration) -> Result<(), Error> {
+    producer.flush(timeout).map_err(Error::Kafka)
+}

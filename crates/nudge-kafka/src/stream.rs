@@ -1,0 +1,625 @@
+//! One stream thread: a consumer in the group and a producer, the tasks assigned to them, and
+//! the loop that applies records, fires timers, writes the changelog and commits.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nudge_events::{avro, json, wire, DecodeError, DecodeErrorKind, Event, Output, Source};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::producer::Producer;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::align::{Dead, Item, Pending};
+use crate::changelog::{self, CHECKPOINT_KEY};
+use crate::config::{Format, Guarantee};
+use crate::context::{Rebalance, StreamContext};
+use crate::error::{Context, Error};
+use crate::sink::{self, DeliveryTracker, Provenance, Sink};
+use crate::tally::Tally;
+use crate::task::{self, Task};
+use crate::Shared;
+
+/// Records taken from the consumer between checks of the commit deadline.
+const BATCH: usize = 2048;
+
+/// `[kafka]` keys that only consumers take (librdkafka warns when a producer gets them).
+const CONSUMER_ONLY: [&str; 8] = [
+    "group.id",
+    "group.instance.id",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "auto.offset.reset",
+    "isolation.level",
+    "statistics.interval.ms",
+];
+
+type NudgeConsumer = BaseConsumer<StreamContext>;
+
+struct Stream {
+    consumer: NudgeConsumer,
+    core: Core,
+}
+
+/// Everything but the consumer, so a polled message (which borrows the consumer) can be
+/// handled while the rest of the state changes.
+struct Core {
+    shared: Arc<Shared>,
+    sink: Sink,
+    tasks: BTreeMap<i32, Task>,
+    /// EOS: a transaction is open. ALOS: records were sent since the last commit.
+    open: bool,
+    outputs: Vec<Output>,
+    tally: Tally,
+    state_buf: Vec<u8>,
+    /// The input topics' names (as C strings, for librdkafka's cached watermarks).
+    input_names: [(String, CString); 3],
+}
+
+/// Runs one stream thread until shutdown.
+pub(crate) fn run(shared: Arc<Shared>, index: usize) -> Result<(), Error> {
+    let Stream { consumer, mut core } = Stream::new(shared, index)?;
+    let result = core.run(&consumer);
+    core.close(&consumer);
+    result
+}
+
+impl Stream {
+    fn new(shared: Arc<Shared>, index: usize) -> Result<Stream, Error> {
+        let mut ccfg = shared.client.clone();
+        ccfg.set("group.id", shared.run.kafka.group_id())
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("isolation.level", "read_committed")
+            .set("partition.assignment.strategy", "range");
+        for (key, default) in [
+            ("auto.offset.reset", "earliest"),
+            ("statistics.interval.ms", "5000"),
+        ] {
+            if shared.run.kafka.get(key).is_none() {
+                ccfg.set(key, default);
+            }
+        }
+        let consumer: BaseConsumer<StreamContext> = ccfg
+            .create_with_context(StreamContext::new(shared.metrics.clone()))
+            .context(|| "creating the consumer".into())?;
+        let mut pcfg = shared.client.clone();
+        for key in CONSUMER_ONLY {
+            pcfg.remove(key);
+        }
+        pcfg.set("enable.idempotence", "true");
+        for (key, default) in [
+            ("linger.ms", "5"),
+            ("queue.buffering.max.messages", "1000000"),
+        ] {
+            if shared.run.kafka.get(key).is_none() {
+                pcfg.set(key, default);
+            }
+        }
+        if shared.run.runtime.processing_guarantee == Guarantee::ExactlyOnce {
+            let id = format!(
+                "{}-{}-{index}",
+                shared.run.kafka.group_id(),
+                shared.run.instance_id()
+            );
+            pcfg.set("transactional.id", id);
+        }
+        let tracker = DeliveryTracker::default();
+        let producer: sink::NudgeProducer = pcfg
+            .create_with_context(tracker.clone())
+            .context(|| "creating the producer".into())?;
+        if shared.run.runtime.processing_guarantee == Guarantee::ExactlyOnce {
+            // Fences a previous incarnation with the same transactional id and aborts its
+            // open transaction, so restores never wait on it.
+            producer
+                .init_transactions(shared.timeout())
+                .context(|| "initialising transactions".into())?;
+        }
+        consumer
+            .subscribe(&shared.topics.inputs())
+            .context(|| "subscribing to the inputs".into())?;
+        let sink = Sink::new(
+            producer,
+            tracker,
+            shared.topics.clone(),
+            shared.run.output.format,
+            shared.schema_ids,
+        );
+        let input_names = Source::ALL.map(|s| {
+            let name = shared.topics.input(s).to_owned();
+            // Topic names come from TOML strings; an interior NUL cannot name a topic.
+            let c = CString::new(name.clone()).unwrap_or_default();
+            (name, c)
+        });
+        let core = Core {
+            tally: Tally::new(&shared.topics),
+            input_names,
+            shared,
+            sink,
+            tasks: BTreeMap::new(),
+            open: false,
+            outputs: Vec::new(),
+            state_buf: Vec::new(),
+        };
+        Ok(Stream { consumer, core })
+    }
+}
+
+impl Core {
+    fn exactly_once(&self) -> bool {
+        self.shared.run.runtime.processing_guarantee == Guarantee::ExactlyOnce
+    }
+
+    fn run(&mut self, consumer: &NudgeConsumer) -> Result<(), Error> {
+        let interval =
+            Duration::from_millis(self.shared.run.runtime.commit_interval.millis() as u64);
+        let mut next_commit = Instant::now() + interval;
+        while !self.shared.shutdown.load(Ordering::Relaxed) {
+            for event in consumer.context().take_rebalances() {
+                self.rebalance(consumer, event)?;
+            }
+            let wait = next_commit.saturating_duration_since(Instant::now());
+            let mut timeout = wait.min(Duration::from_millis(100));
+            for _ in 0..BATCH {
+                let Some(polled) = consumer.poll(timeout) else {
+                    break;
+                };
+                timeout = Duration::ZERO;
+                match polled {
+                    Ok(msg) => self.on_message(consumer, &msg)?,
+                    Err(e) => tracing::warn!(error = %e, "consumer error"),
+                }
+            }
+            let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+            for p in partitions {
+                self.apply_ready(consumer, p)?;
+            }
+            sink::serve(self.sink.producer());
+            if Instant::now() >= next_commit {
+                self.commit(consumer)?;
+                next_commit = Instant::now() + interval;
+            }
+        }
+        self.commit(consumer)
+    }
+
+    fn close(&mut self, consumer: &NudgeConsumer) {
+        consumer.context().set_closing();
+        if let Err(e) = consumer.unassign() {
+            tracing::warn!(error = %e, "unassign on shutdown");
+        }
+        self.tasks.clear();
+        self.shared.stream_stopped();
+    }
+
+    fn begin(&mut self) -> Result<(), Error> {
+        if !self.open && self.exactly_once() {
+            self.sink
+                .producer()
+                .begin_transaction()
+                .context(|| "beginning a transaction".into())?;
+        }
+        self.open = true;
+        Ok(())
+    }
+
+    fn on_message(
+        &mut self,
+        consumer: &NudgeConsumer,
+        msg: &BorrowedMessage<'_>,
+    ) -> Result<(), Error> {
+        let Some(source) = self.shared.topics.source_of(msg.topic()) else {
+            return Ok(());
+        };
+        let partition = msg.partition();
+        let Some(task) = self.tasks.get_mut(&partition) else {
+            return Ok(());
+        };
+        if msg.offset() < task.offsets[source as usize] {
+            return Ok(()); // already in the restored state
+        }
+        if let Some(ts) = msg.timestamp().to_millis() {
+            self.tally.latency(self.shared.clock.now().millis() - ts);
+        }
+        let item = match decode(self.shared.run.input.format, source, msg.payload()) {
+            Ok(event) => Item::Event(event),
+            Err(error) => Item::Dead(Box::new(Dead {
+                key: msg.key().map(<[u8]>::to_vec),
+                value: msg.payload().map(<[u8]>::to_vec),
+                headers: msg
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                error,
+            })),
+        };
+        task.aligner.push(
+            source,
+            Pending {
+                offset: msg.offset(),
+                item,
+            },
+        );
+        self.apply_ready(consumer, partition)
+    }
+
+    /// Applies the records of a task whose event-time turn has come.
+    fn apply_ready(&mut self, consumer: &NudgeConsumer, partition: i32) -> Result<(), Error> {
+        let wall = self.shared.wall_ms();
+        let mut positions: Option<TopicPartitionList> = None;
+        loop {
+            let Some(task) = self.tasks.get_mut(&partition) else {
+                return Ok(());
+            };
+            let names = &self.input_names;
+            let mut at_end = |source: Source| {
+                let pos = positions.get_or_insert_with(|| consumer.position().unwrap_or_default());
+                read_to_end(consumer, pos, &names[source as usize], partition)
+            };
+            let Some((source, pending)) = task.aligner.pop(wall, &mut at_end) else {
+                return Ok(());
+            };
+            if !self.open {
+                self.begin()?;
+            }
+            let Some(task) = self.tasks.get_mut(&partition) else {
+                return Ok(());
+            };
+            match pending.item {
+                Item::Event(event) => {
+                    self.tally.consumed(source, event.type_label());
+                    if !event.is_unknown_type() {
+                        if task
+                            .marks
+                            .observe(source, event.ts(), self.shared.clock.now())
+                        {
+                            self.tally.late(source);
+                        }
+                        task.engine.apply(&event, &mut self.outputs);
+                    }
+                }
+                Item::Dead(dead) => {
+                    self.tally.invalid(source, dead.error.kind);
+                    let from = Provenance {
+                        topic: self.shared.topics.input(source),
+                        partition,
+                        offset: pending.offset,
+                    };
+                    self.sink.dead_letter(&dead, &from)?;
+                }
+            }
+            task.consumed(source, pending.offset);
+            self.emit_outputs()?;
+        }
+    }
+
+    fn emit_outputs(&mut self) -> Result<(), Error> {
+        let now = self.shared.clock.now();
+        for output in self.outputs.drain(..) {
+            let topic = self.sink.output(&output)?;
+            self.shared
+                .metrics
+                .output_records
+                .with_label_values(&[topic])
+                .inc();
+            self.tally.output(&output, now, &self.shared.metrics);
+        }
+        Ok(())
+    }
+
+    /// Fires due timers, writes dirty state and checkpoints, and commits all of it with the
+    /// consumed offsets: one transaction (EOS), or a flush then an offset commit (ALOS).
+    fn commit(&mut self, consumer: &NudgeConsumer) -> Result<(), Error> {
+        let started = Instant::now();
+        let now = self.shared.clock.now();
+        let ttl = self.shared.run.state.ttl.millis();
+        let changelog = self.shared.topics.changelog().to_owned();
+        let mut checkpoints = Vec::new();
+        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+        for p in partitions {
+            let Some(task) = self.tasks.get_mut(&p) else {
+                continue;
+            };
+            let mark = task.marks.current(now);
+            task.engine.advance(mark, &mut self.outputs);
+            let evicted = task.engine.evict_idle(ttl);
+            self.shared.metrics.evicted_customers.inc_by(evicted as u64);
+            self.shared
+                .metrics
+                .watermark_lag
+                .with_label_values(&[&p.to_string()])
+                .set((now.millis() - mark.millis()) as f64 / 1000.0);
+            if !self.outputs.is_empty() {
+                self.begin()?;
+                self.emit_outputs()?;
+            }
+            self.write_state(p, &changelog)?;
+            let Some(task) = self.tasks.get(&p) else {
+                continue;
+            };
+            let cp = task.checkpoint();
+            if cp != task.written {
+                self.begin()?;
+                let value = changelog::encode_checkpoint(&cp);
+                self.sink
+                    .to_partition(&changelog, p, CHECKPOINT_KEY, Some(&value))?;
+                self.tally.changelog("checkpoint", value.len());
+                checkpoints.push((p, cp));
+            }
+        }
+        self.tally.flush(&self.shared.metrics);
+        self.publish_gauges();
+        if !self.open {
+            return Ok(());
+        }
+        let offsets = self.offsets()?;
+        let committed = if self.exactly_once() {
+            self.commit_transaction(consumer, &offsets)
+        } else {
+            self.commit_at_least_once(consumer, &offsets)
+        };
+        self.open = false;
+        let seconds = started.elapsed().as_secs_f64();
+        match committed {
+            Ok(()) => {
+                self.shared.metrics.observe_transaction(true, seconds);
+                for (p, cp) in checkpoints {
+                    if let Some(task) = self.tasks.get_mut(&p) {
+                        task.written = cp;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.shared.metrics.observe_transaction(false, seconds);
+                tracing::warn!(error = %e, "commit failed: rewinding to the last committed state");
+                self.rewind(consumer)
+            }
+        }
+    }
+
+    fn write_state(&mut self, partition: i32, changelog: &str) -> Result<(), Error> {
+        let Some(task) = self.tasks.get_mut(&partition) else {
+            return Ok(());
+        };
+        let mut dirty: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+        let mut failure = None;
+        let buf = &mut self.state_buf;
+        task.engine.drain_dirty(|key, state| match state {
+            Some(s) => match changelog::encode_state(s, buf) {
+                Ok(()) => dirty.push((key.to_owned(), Some(buf.clone()))),
+                Err(e) => failure = Some(e),
+            },
+            None => dirty.push((key.to_owned(), None)),
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        self.begin()?;
+        for (key, value) in &dirty {
+            self.sink
+                .to_partition(changelog, partition, key.as_bytes(), value.as_deref())?;
+            let kind = if value.is_some() {
+                "state"
+            } else {
+                "tombstone"
+            };
+            self.tally
+                .changelog(kind, value.as_ref().map_or(0, Vec::len));
+        }
+        Ok(())
+    }
+
+    fn offsets(&self) -> Result<TopicPartitionList, Error> {
+        let mut tpl = TopicPartitionList::new();
+        for (p, task) in &self.tasks {
+            for source in Source::ALL {
+                let next = task.offsets[source as usize];
+                if next >= 0 {
+                    tpl.add_partition_offset(
+                        self.shared.topics.input(source),
+                        *p,
+                        Offset::Offset(next),
+                    )
+                    .context(|| "listing offsets".into())?;
+                }
+            }
+        }
+        Ok(tpl)
+    }
+
+    fn commit_transaction(
+        &self,
+        consumer: &NudgeConsumer,
+        offsets: &TopicPartitionList,
+    ) -> Result<(), Error> {
+        let producer = self.sink.producer();
+        let timeout = self.shared.timeout();
+        if offsets.count() > 0 {
+            let group = consumer
+                .group_metadata()
+                .ok_or_else(|| Error::Config("the consumer has no group metadata".into()))?;
+            producer
+                .send_offsets_to_transaction(offsets, &group, timeout)
+                .context(|| "sending offsets to the transaction".into())?;
+        }
+        producer
+            .commit_transaction(timeout)
+            .context(|| "committing the transaction".into())
+    }
+
+    fn commit_at_least_once(
+        &self,
+        consumer: &NudgeConsumer,
+        offsets: &TopicPartitionList,
+    ) -> Result<(), Error> {
+        sink::flush(self.sink.producer(), self.shared.timeout())?;
+        if self.sink.failures() > 0 {
+            return Err(Error::Config(format!(
+                "{} records were not delivered",
+                self.sink.failures()
+            )));
+        }
+        if offsets.count() > 0 {
+            consumer
+                .commit(offsets, CommitMode::Async)
+                .context(|| "committing offsets".into())?;
+        }
+        Ok(())
+    }
+
+    /// Throws away uncommitted work: aborts, restores every task from the changelog, and
+    /// re-reads the inputs from the restored checkpoints.
+    fn rewind(&mut self, consumer: &NudgeConsumer) -> Result<(), Error> {
+        if self.exactly_once() {
+            if let Err(e) = self
+                .sink
+                .producer()
+                .abort_transaction(self.shared.timeout())
+            {
+                tracing::warn!(error = %e, "abort failed");
+            }
+        }
+        self.open = false;
+        self.outputs.clear();
+        self.sink.reset_failures();
+        let assignment = consumer
+            .assignment()
+            .context(|| "reading the assignment".into())?;
+        self.assign(consumer, assignment)
+    }
+
+    fn rebalance(&mut self, consumer: &NudgeConsumer, event: Rebalance) -> Result<(), Error> {
+        match event {
+            Rebalance::Revoke(tpl) => {
+                tracing::info!(partitions = tpl.count(), "partitions revoked: committing");
+                self.commit(consumer)?;
+                self.tasks.clear();
+                consumer.unassign().context(|| "unassigning".into())?;
+                self.publish_gauges();
+                Ok(())
+            }
+            Rebalance::Assign(tpl) => self.assign(consumer, tpl),
+        }
+    }
+
+    /// Restores the tasks of `tpl` and assigns it, each input partition starting at its
+    /// task's checkpoint (or the group's committed offset if the task has none).
+    fn assign(&mut self, consumer: &NudgeConsumer, tpl: TopicPartitionList) -> Result<(), Error> {
+        let mut partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        partitions.sort_unstable();
+        partitions.dedup();
+        self.shared.restore_started();
+        self.tasks.clear();
+        for p in &partitions {
+            let restored = task::restore(
+                &self.shared.client,
+                self.shared.topics.changelog(),
+                *p,
+                &self.shared.engine,
+                &self.shared.run.runtime,
+                self.shared.wall_ms(),
+            )?;
+            tracing::info!(
+                partition = p,
+                records = restored.records,
+                customers = restored.task.engine.customers(),
+                seconds = restored.took.as_secs_f64(),
+                "task restored"
+            );
+            let m = &self.shared.metrics;
+            m.restore_duration.observe(restored.took.as_secs_f64());
+            m.restored_customers
+                .inc_by(restored.task.engine.customers() as u64);
+            self.tasks.insert(*p, restored.task);
+        }
+        let mut start = TopicPartitionList::new();
+        for e in tpl.elements() {
+            let offset = self
+                .shared
+                .topics
+                .source_of(e.topic())
+                .and_then(|s| {
+                    self.tasks
+                        .get(&e.partition())
+                        .map(|t| t.offsets[s as usize])
+                })
+                .filter(|&o| o >= 0)
+                .map_or(Offset::Stored, Offset::Offset);
+            start
+                .add_partition_offset(e.topic(), e.partition(), offset)
+                .context(|| "building the assignment".into())?;
+        }
+        consumer
+            .assign(&start)
+            .context(|| "assigning partitions".into())?;
+        let wall = self.shared.wall_ms();
+        for task in self.tasks.values_mut() {
+            task.aligner.restart_idle(wall);
+        }
+        self.shared.restore_finished();
+        self.publish_gauges();
+        Ok(())
+    }
+
+    fn publish_gauges(&self) {
+        let customers: usize = self.tasks.values().map(|t| t.engine.customers()).sum();
+        let sessions: usize = self.tasks.values().map(|t| t.engine.open_sessions()).sum();
+        self.shared
+            .publish_thread_gauges(self.tasks.len(), customers, sessions);
+    }
+}
+
+/// Whether this consumer has read an input partition to its end, by the high watermark of
+/// its latest fetch (cached by librdkafka; no request).
+fn read_to_end(
+    consumer: &NudgeConsumer,
+    positions: &TopicPartitionList,
+    (name, c_name): &(String, CString),
+    partition: i32,
+) -> bool {
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the client outlives the call; librdkafka only copies two cached offsets out.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            c_name.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
+        return false;
+    }
+    match positions
+        .find_partition(name, partition)
+        .map(|e| e.offset())
+    {
+        Some(Offset::Offset(position)) => position >= high,
+        _ => low >= 0 && low >= high,
+    }
+}
+
+fn decode(format: Format, source: Source, payload: Option<&[u8]>) -> Result<Event, DecodeError> {
+    let bytes = payload
+        .ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidJson, "record has no value"))?;
+    match format {
+        Format::Json => json::decode(source, bytes),
+        Format::Avro => {
+            let (_, body) = wire::unframe(bytes)?;
+            avro::decode_event(source, body)
+        }
+    }
+}
