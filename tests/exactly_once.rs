@@ -67,7 +67,7 @@ fn committed_outputs_equal_replay() {
 #[test]
 fn crashes_lose_and_duplicate_nothing() {
     let data = tempfile::tempdir().unwrap();
-    let last = simulate(data.path(), 400, 24, 11);
+    let last = simulate(data.path(), 3_000, 24, 11);
     let mut s = Scenario::new(eos_config());
     let broker = DevBroker::start(&s.config(), PARTITIONS);
     s.brokers = broker.bootstrap.clone();
@@ -106,4 +106,46 @@ fn crashes_lose_and_duplicate_nothing() {
         crashed == uninterrupted,
         "customer state differs after crashes"
     );
+}
+
+#[test]
+fn a_survivor_takes_over_the_partitions_of_a_stopped_member() {
+    let data = tempfile::tempdir().unwrap();
+    let last = simulate(data.path(), 6_000, 24, 13);
+    let mut s = Scenario::new("[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 1\n");
+    let broker = DevBroker::start(&s.config(), PARTITIONS);
+    s.brokers = broker.bootstrap.clone();
+    // A backlog, so the outcome does not depend on how live records interleave.
+    s.produce(data.path());
+    let replayed = replay(data.path(), &s.config());
+    let (survivor_port, leaver_port) = (free_port(), free_port());
+    let survivor = s.start_with(
+        "survivor",
+        &["--metrics-listen", &format!("127.0.0.1:{survivor_port}")],
+    );
+    let mut leaver = s.start_with(
+        "leaver",
+        &["--metrics-listen", &format!("127.0.0.1:{leaver_port}")],
+    );
+    wait_for(
+        "the second member to process records",
+        Duration::from_secs(60),
+        || {
+            let (_, page) = http_get(leaver_port, "/metrics");
+            metric_sum(&page, "nudge_events_consumed_total") > 0.0
+        },
+    );
+    assert!(leaver.running(), "the second member ran until stopped");
+    assert!(
+        leaver.stop(),
+        "the stopped member commits and leaves cleanly"
+    );
+    let live = settle(&s, replay_count(&replayed));
+    let (_, page) = http_get(survivor_port, "/metrics");
+    assert!(
+        metric_sum(&page, "nudge_restored_customers_total") > 0.0,
+        "the survivor restored its new tasks from the changelog"
+    );
+    assert!(survivor.stop());
+    assert_matches_replay(&live, &replayed, last);
 }

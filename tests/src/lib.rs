@@ -54,9 +54,15 @@ pub struct Scenario {
 
 impl Scenario {
     /// A scenario with extra configuration text appended to the generated file; set
-    /// `brokers` once the broker runs.
+    /// `brokers` once the broker runs. Metrics go to a random port unless `extra` has a
+    /// `[metrics]` table.
     pub fn new(extra: &str) -> Scenario {
         let dir = tempfile::tempdir().expect("temp dir");
+        let metrics = if extra.contains("[metrics]") {
+            ""
+        } else {
+            "[metrics]\nlisten = \"127.0.0.1:0\"\n"
+        };
         let suffix = unique("t");
         let config = format!(
             "[topics]\n\
@@ -73,9 +79,7 @@ impl Scenario {
              \"group.id\" = \"group-{suffix}\"\n\
              \"session.timeout.ms\" = \"6000\"\n\
              \"heartbeat.interval.ms\" = \"500\"\n\
-             [metrics]\n\
-             listen = \"127.0.0.1:0\"\n\
-             {extra}"
+             {metrics}{extra}"
         );
         std::fs::write(dir.path().join("nudge.toml"), config).expect("write config");
         Scenario {
@@ -135,8 +139,14 @@ impl Scenario {
 
     /// Starts `nudge run` for this scenario.
     pub fn start(&self, instance: &str) -> Pipeline {
+        self.start_with(instance, &[])
+    }
+
+    /// Starts `nudge run` for this scenario with extra arguments.
+    pub fn start_with(&self, instance: &str, args: &[&str]) -> Pipeline {
         let child = Command::new(nudge_bin())
             .args(["run", "--brokers", &self.brokers, "--instance-id", instance])
+            .args(args)
             .arg("--config")
             .arg(self.config())
             .env("RUST_LOG", "warn")
@@ -447,6 +457,17 @@ pub fn assert_matches_replay(
         .filter(|r| due_before(r, last, timeout) || expected.contains(r))
         .cloned()
         .collect();
+    if let Ok(dir) = std::env::var("NUDGE_E2E_DUMP") {
+        let dump = |name: &str, rows: &[(String, String, Value)]| {
+            let text: Vec<String> = rows
+                .iter()
+                .map(|r| format!("{}\t{}\t{}", r.0, r.1, r.2))
+                .collect();
+            let _ = std::fs::write(Path::new(&dir).join(name), text.join("\n"));
+        };
+        dump("live.tsv", &comparable);
+        dump("replay.tsv", &expected);
+    }
     let missing: Vec<_> = expected
         .iter()
         .filter(|r| !comparable.contains(r))
@@ -464,4 +485,41 @@ pub fn assert_matches_replay(
         comparable.len(),
         expected.len(),
     );
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// GET `path` from 127.0.0.1:`port`: the status and the body.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Sum of every series of a metric on a /metrics page.
+pub fn metric_sum(page: &str, name: &str) -> f64 {
+    page.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

@@ -246,3 +246,15 @@ impl RunConfig {
         })
     }
 }
+
+/// `[kafka]` keys that only consumers take (librdkafka warns when a producer gets them).
+pub const CONSUMER_ONLY: [&str; 8] = [
+    "group.id",
+    "group.instance.id",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "auto.offset.reset",
+    "isolation.level",
+    "statistics.interval.ms",
+];

@@ -26,17 +26,8 @@ use crate::Shared;
 /// Records taken from the consumer between checks of the commit deadline.
 const BATCH: usize = 2048;
 
-/// `[kafka]` keys that only consumers take (librdkafka warns when a producer gets them).
-const CONSUMER_ONLY: [&str; 8] = [
-    "group.id",
-    "group.instance.id",
-    "session.timeout.ms",
-    "heartbeat.interval.ms",
-    "max.poll.interval.ms",
-    "auto.offset.reset",
-    "isolation.level",
-    "statistics.interval.ms",
-];
+/// How often idle customers are looked for (a scan over the task's customers).
+const EVICT_EVERY: Duration = Duration::from_secs(60);
 
 type NudgeConsumer = BaseConsumer<StreamContext>;
 
@@ -56,6 +47,7 @@ struct Core {
     outputs: Vec<Output>,
     tally: Tally,
     state_buf: Vec<u8>,
+    last_eviction: Instant,
     /// The input topics' names (as C strings, for librdkafka's cached watermarks).
     input_names: [(String, CString); 3],
 }
@@ -88,7 +80,7 @@ impl Stream {
             .create_with_context(StreamContext::new(shared.metrics.clone()))
             .context(|| "creating the consumer".into())?;
         let mut pcfg = shared.client.clone();
-        for key in CONSUMER_ONLY {
+        for key in crate::config::CONSUMER_ONLY {
             pcfg.remove(key);
         }
         pcfg.set("enable.idempotence", "true");
@@ -144,6 +136,7 @@ impl Stream {
             open: false,
             outputs: Vec::new(),
             state_buf: Vec::new(),
+            last_eviction: Instant::now(),
         };
         Ok(Stream { consumer, core })
     }
@@ -241,6 +234,7 @@ impl Core {
                 error,
             })),
         };
+        task.marks.arrived(source, self.shared.clock.now());
         task.aligner.push(
             source,
             Pending {
@@ -260,9 +254,11 @@ impl Core {
                 return Ok(());
             };
             let names = &self.input_names;
+            let ends = task.input_end;
             let mut at_end = |source: Source| {
                 let pos = positions.get_or_insert_with(|| consumer.position().unwrap_or_default());
-                read_to_end(consumer, pos, &names[source as usize], partition)
+                let i = source as usize;
+                read_to_end(consumer, pos, &names[i], partition, ends[i])
             };
             let Some((source, pending)) = task.aligner.pop(wall, &mut at_end) else {
                 return Ok(());
@@ -277,10 +273,7 @@ impl Core {
                 Item::Event(event) => {
                     self.tally.consumed(source, event.type_label());
                     if !event.is_unknown_type() {
-                        if task
-                            .marks
-                            .observe(source, event.ts(), self.shared.clock.now())
-                        {
+                        if task.marks.applied(source, event.ts()) {
                             self.tally.late(source);
                         }
                         task.engine.apply(&event, &mut self.outputs);
@@ -323,6 +316,10 @@ impl Core {
         let ttl = self.shared.run.state.ttl.millis();
         let changelog = self.shared.topics.changelog().to_owned();
         let mut checkpoints = Vec::new();
+        let evict = self.last_eviction.elapsed() >= EVICT_EVERY;
+        if evict {
+            self.last_eviction = Instant::now();
+        }
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for p in partitions {
             let Some(task) = self.tasks.get_mut(&p) else {
@@ -330,13 +327,18 @@ impl Core {
             };
             let mark = task.marks.current(now);
             task.engine.advance(mark, &mut self.outputs);
-            let evicted = task.engine.evict_idle(ttl);
-            self.shared.metrics.evicted_customers.inc_by(evicted as u64);
-            self.shared
-                .metrics
-                .watermark_lag
-                .with_label_values(&[&p.to_string()])
-                .set((now.millis() - mark.millis()) as f64 / 1000.0);
+            if evict {
+                let evicted = task.engine.evict_idle(ttl);
+                self.shared.metrics.evicted_customers.inc_by(evicted as u64);
+            }
+            if mark.millis() > i64::MIN {
+                let lag = now.millis().saturating_sub(mark.millis());
+                self.shared
+                    .metrics
+                    .watermark_lag
+                    .with_label_values(&[&p.to_string()])
+                    .set(lag as f64 / 1000.0);
+            }
             if !self.outputs.is_empty() {
                 self.begin()?;
                 self.emit_outputs()?;
@@ -530,6 +532,7 @@ impl Core {
                 &self.shared.engine,
                 &self.shared.run.runtime,
                 self.shared.wall_ms(),
+                self.shared.clock.now(),
             )?;
             tracing::info!(
                 partition = p,
@@ -538,6 +541,14 @@ impl Core {
                 seconds = restored.took.as_secs_f64(),
                 "task restored"
             );
+            let mut restored = restored;
+            for source in Source::ALL {
+                let topic = self.shared.topics.input(source);
+                let (_, high) = consumer
+                    .fetch_watermarks(topic, *p, self.shared.timeout())
+                    .context(|| format!("reading the end of {topic}[{p}]"))?;
+                restored.task.input_end[source as usize] = high;
+            }
             let m = &self.shared.metrics;
             m.restore_duration.observe(restored.took.as_secs_f64());
             m.restored_customers
@@ -581,13 +592,14 @@ impl Core {
     }
 }
 
-/// Whether this consumer has read an input partition to its end, by the high watermark of
-/// its latest fetch (cached by librdkafka; no request).
+/// Whether this consumer has read an input partition to its end: by the high watermark of
+/// its latest fetch (cached by librdkafka; no request), and at least to `end_at_assign`.
 fn read_to_end(
     consumer: &NudgeConsumer,
     positions: &TopicPartitionList,
     (name, c_name): &(String, CString),
     partition: i32,
+    end_at_assign: i64,
 ) -> bool {
     let (mut low, mut high) = (-1i64, -1i64);
     // SAFETY: the client outlives the call; librdkafka only copies two cached offsets out.
@@ -603,6 +615,7 @@ fn read_to_end(
     if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
         return false;
     }
+    let high = high.max(end_at_assign);
     match positions
         .find_partition(name, partition)
         .map(|e| e.offset())

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use nudge_engine::{Engine, EngineConfig};
 use nudge_events::{Source, Ts};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
@@ -26,6 +26,9 @@ pub struct Task {
     pub offsets: [i64; 3],
     /// The checkpoint last written, to skip writing an unchanged one.
     pub written: Checkpoint,
+    /// End offsets of the inputs when the task was assigned: librdkafka's cached watermarks
+    /// may be older (from an earlier assignment), and must not pass for the end.
+    pub input_end: [i64; 3],
 }
 
 /// What a restore read.
@@ -56,7 +59,11 @@ struct RestoreContext;
 
 impl ClientContext for RestoreContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        let end_of_partition = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        );
+        if !end_of_partition {
             tracing::warn!(%error, reason, "changelog reader");
         }
     }
@@ -73,6 +80,7 @@ pub fn restore(
     engine_cfg: &EngineConfig,
     runtime: &RuntimeConfig,
     now_ms: i64,
+    clock_now: Ts,
 ) -> Result<Restored, Error> {
     let started = Instant::now();
     let mut cfg = client.clone();
@@ -100,6 +108,7 @@ pub fn restore(
     };
     let mut records = 0u64;
     let mut last_log = Instant::now();
+    let settle_limit = Duration::from_millis(runtime.shutdown_timeout.millis().max(0) as u64);
     loop {
         match consumer.poll(Duration::from_millis(500)) {
             None => {
@@ -112,7 +121,38 @@ pub fn restore(
                     last_log = Instant::now();
                 }
             }
-            Some(Err(KafkaError::PartitionEOF(_))) => break,
+            Some(Err(KafkaError::PartitionEOF(_))) => {
+                // End of what read_committed may read. If a transaction on the partition is
+                // still open or its commit marker not yet written (a previous owner committing
+                // as it left), the high watermark is further: wait for it, or this task would
+                // miss that owner's last state and checkpoint.
+                let (low, high) = consumer
+                    .fetch_watermarks(changelog, partition, Duration::from_secs(10))
+                    .context(|| format!("reading the end of {changelog}[{partition}]"))?;
+                // Nothing delivered yet leaves the position unset: the start of the log.
+                let position = consumer
+                    .position()
+                    .ok()
+                    .and_then(
+                        |tpl| match tpl.find_partition(changelog, partition)?.offset() {
+                            Offset::Offset(n) => Some(n),
+                            _ => None,
+                        },
+                    )
+                    .unwrap_or(low);
+                if position >= high {
+                    break;
+                }
+                if started.elapsed() > settle_limit {
+                    tracing::warn!(
+                        partition,
+                        position,
+                        high,
+                        "changelog has an unfinished transaction; restoring what is committed"
+                    );
+                    break;
+                }
+            }
             Some(Err(e)) => {
                 return Err(Error::KafkaOp {
                     context: format!("reading {changelog}[{partition}]"),
@@ -137,10 +177,12 @@ pub fn restore(
             runtime.allowed_lateness.millis(),
             runtime.idle_timeout.millis(),
             floor,
+            clock_now,
         ),
         aligner: Aligner::new(runtime.max_task_idle.millis(), now_ms),
         offsets: checkpoint.offsets,
         written: checkpoint,
+        input_end: [-1; 3],
     };
     Ok(Restored {
         task,

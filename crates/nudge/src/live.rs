@@ -55,6 +55,15 @@ pub fn client_config(cfg: &Config) -> ClientConfig {
     client
 }
 
+/// The settings of `[kafka]` that apply to a producer.
+pub fn producer_config(cfg: &Config) -> ClientConfig {
+    let mut client = client_config(cfg);
+    for key in nudge_kafka::config::CONSUMER_ONLY {
+        client.remove(key);
+    }
+    client
+}
+
 /// `nudge topics create`: every input, output and internal topic (idempotent).
 pub fn create_topics(cfg: &Config, partitions: i32, replication: i32) -> Result<()> {
     let topics = Topics::new(&cfg.run.topics);

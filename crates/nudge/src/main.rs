@@ -62,6 +62,9 @@ enum Command {
         /// Overrides [runtime] instance_id (part of the transactional ids).
         #[arg(long)]
         instance_id: Option<String>,
+        /// Overrides [metrics] listen, e.g. 0.0.0.0:9464.
+        #[arg(long)]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Produce DIR/{crm,email,clickstream}.ndjson to the input topics, keyed by customer.
     Produce {
@@ -153,7 +156,11 @@ fn main() -> ExitCode {
             config,
             brokers,
             instance_id,
+            metrics_listen,
         } => config::load_or_default(config.as_deref()).and_then(|mut cfg| {
+            if let Some(addr) = metrics_listen {
+                cfg.run.metrics.listen = addr;
+            }
             if let Some(b) = brokers {
                 cfg.run.kafka.set("bootstrap.servers", b);
             }

@@ -1,58 +1,86 @@
-//! `nudge produce`: loads NDJSON files into the input topics, keyed by customer id, so history
-//! (or a test's records) can be fed to a live pipeline.
+//! `nudge produce`: loads NDJSON files into the input topics, keyed by customer id, in the
+//! order the records would have arrived live (event time across the three files, crm before
+//! email before clickstream at equal times), so history or a test's records can be fed to a
+//! running pipeline.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use nudge_events::{json, Source};
+use nudge_events::{json, Source, Ts};
 use nudge_kafka::Topics;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use crate::config::Config;
-use crate::live::client_config;
+use crate::live::producer_config;
 
-/// Produces every line of DIR/{crm,email,clickstream}.ndjson to its input topic, in file
-/// order. Lines that do not decode are produced too (without a key): the pipeline
-/// dead-letters them.
+struct Line {
+    /// Event time, or for a line that does not decode the time of the line before it, so it
+    /// goes out where it stood in its file.
+    ts: Ts,
+    source: Source,
+    number: usize,
+    key: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// Produces every line of DIR/{crm,email,clickstream}.ndjson to its input topic. Lines that
+/// do not decode are produced too (without a key): the pipeline dead-letters them. The files
+/// are held in memory to order them.
 pub fn run(cfg: &Config, input: &Path) -> Result<()> {
-    let producer: BaseProducer = client_config(cfg)
+    let producer: BaseProducer = producer_config(cfg)
         .set("linger.ms", "20")
         .set("enable.idempotence", "true")
         .create()
         .context("creating the producer")?;
     let topics = Topics::new(&cfg.run.topics);
+    let mut lines = Vec::new();
     for source in Source::ALL {
         let path = input.join(format!("{}.ndjson", source.name()));
         if !path.exists() {
             continue;
         }
-        let topic = topics.input(source);
-        let reader = BufReader::new(
-            File::open(&path).with_context(|| format!("opening {}", path.display()))?,
-        );
-        let mut n = 0u64;
-        for line in reader.split(b'\n') {
-            let line = line.with_context(|| format!("reading {}", path.display()))?;
-            if line.iter().all(u8::is_ascii_whitespace) {
+        let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let mut last = Ts(i64::MIN);
+        for (number, bytes) in text.split(|&b| b == b'\n').enumerate() {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let key = json::decode(source, &line).ok().map(|e| e.key().to_owned());
-            let mut record = BaseRecord::<str, [u8]>::to(topic).payload(&line);
-            if let Some(k) = key.as_deref() {
-                record = record.key(k);
+            let decoded = json::decode(source, bytes).ok();
+            if let Some(e) = &decoded {
+                last = e.ts();
             }
-            send(&producer, record)?;
-            n += 1;
+            lines.push(Line {
+                ts: last,
+                source,
+                number,
+                key: decoded.map(|e| e.key().to_owned()),
+                bytes: bytes.to_vec(),
+            });
         }
-        eprintln!("nudge produce: {n} records to {topic}");
+    }
+    lines.sort_by_key(|l| (l.ts, l.source, l.number));
+    let mut counts = [0u64; 3];
+    for line in &lines {
+        let mut record =
+            BaseRecord::<str, [u8]>::to(topics.input(line.source)).payload(&line.bytes);
+        if let Some(k) = line.key.as_deref() {
+            record = record.key(k);
+        }
+        send(&producer, record)?;
+        counts[line.source as usize] += 1;
     }
     producer
         .flush(Duration::from_secs(60))
         .context("flushing the producer")?;
+    for source in Source::ALL {
+        eprintln!(
+            "nudge produce: {} records to {}",
+            counts[source as usize],
+            topics.input(source)
+        );
+    }
     Ok(())
 }
 
