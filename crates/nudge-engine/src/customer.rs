@@ -5,7 +5,7 @@
 
 use nudge_events::{
     CartLine, CheckoutStep, ClickEvent, ClickType, CrmEvent, CrmType, EmailEvent, EmailType, Event,
-    FunnelStep, Obstacle, Outcome, Output, SessionSummary, Stage, TriggerType, Ts,
+    FunnelStep, Obstacle, Outcome, Output, Profile, SessionSummary, Stage, TriggerType, Ts,
 };
 
 use crate::config::EngineConfig;
@@ -211,7 +211,8 @@ impl Customer<'_> {
         let Some(s) = self.st.session.take() else {
             return;
         };
-        let non_empty = |p: &String| (!p.is_empty()).then(|| p.clone());
+        // The session is over: its paths move into the summary.
+        let non_empty = |p: String| (!p.is_empty()).then_some(p);
         let summary = SessionSummary {
             session_id: ids::session_id(self.key, s.start),
             customer_id: self.key.to_owned(),
@@ -222,8 +223,8 @@ impl Customer<'_> {
             product_views: s.product_views,
             duration_s: (s.last.millis() - s.start.millis()) as f64 / 1000.0,
             bounce: s.events == 1,
-            entry_path: non_empty(&s.entry_path),
-            exit_path: non_empty(&s.exit_path),
+            entry_path: non_empty(s.entry_path),
+            exit_path: non_empty(s.exit_path),
             furthest_step: s.furthest,
             cart_value: self.st.cart.value(),
             converted: s.converted,
@@ -403,7 +404,10 @@ impl Customer<'_> {
         if profile.consent.email {
             self.st.email.unsubscribed = false;
         }
-        self.st.profile = Some(profile.clone());
+        match self.st.profile.as_mut() {
+            Some(old) => assign_profile(old, profile),
+            None => self.st.profile = Some(profile.clone()),
+        }
         if profile.orders_count.unwrap_or(0) > 0 {
             self.advance_stage(Stage::Retention);
         }
@@ -438,6 +442,31 @@ impl Customer<'_> {
         let output = policy::decide(self.cfg, self.key, self.st, &candidate);
         self.out.push(output);
     }
+}
+
+/// `*dst = src.clone()`, reusing `dst`'s strings (profiles are upserted again and again). The
+/// exhaustive pattern makes a new `Profile` field a compile error here, not a field left stale.
+fn assign_profile(dst: &mut Profile, src: &Profile) {
+    let Profile {
+        email,
+        phone,
+        timezone,
+        preferred_channel,
+        consent,
+        segment,
+        lifetime_value,
+        orders_count,
+        loyalty_tier,
+    } = src;
+    dst.email.clone_from(email);
+    dst.phone.clone_from(phone);
+    dst.timezone.clone_from(timezone);
+    dst.preferred_channel.clone_from(preferred_channel);
+    dst.consent = *consent;
+    dst.segment.clone_from(segment);
+    dst.lifetime_value = *lifetime_value;
+    dst.orders_count = *orders_count;
+    dst.loyalty_tier.clone_from(loyalty_tier);
 }
 
 fn funnel_step(e: &ClickEvent) -> FunnelStep {

@@ -1,18 +1,19 @@
 //! The engine: all customers of one task, their timer index, and the changelog bookkeeping.
 
-use std::collections::BTreeSet;
-
 use nudge_events::{Event, Output, Ts};
 use rustc_hash::FxHashMap;
 
 use crate::config::EngineConfig;
 use crate::customer::{next_timer, Customer};
+use crate::key::Key;
+use crate::slab::Slab;
 use crate::state::CustomerState;
+use crate::timers::Timers;
 
 struct Slot {
-    key: Box<str>,
+    key: Key,
     state: CustomerState,
-    /// The entry this customer has in the timer index, if any.
+    /// The customer's earliest pending timer, as the timer index knows it.
     due: Option<Ts>,
     dirty: bool,
 }
@@ -24,13 +25,13 @@ struct Slot {
 /// and does no I/O: the same calls give the same outputs, byte for byte.
 pub struct Engine {
     cfg: EngineConfig,
-    slots: Vec<Slot>,
+    slots: Slab<Slot>,
     free: Vec<u32>,
-    index: FxHashMap<Box<str>, u32>,
-    /// One entry per customer with a pending timer: (earliest due time, slot).
-    timers: BTreeSet<(Ts, u32)>,
+    index: FxHashMap<Key, u32>,
+    /// Each customer's earliest pending timer, by (due time, slot).
+    timers: Timers,
     dirty: Vec<u32>,
-    removed: Vec<Box<str>>,
+    removed: Vec<Key>,
     watermark: Ts,
     open_sessions: usize,
 }
@@ -41,10 +42,10 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Engine {
         Engine {
             cfg,
-            slots: Vec::new(),
+            slots: Slab::default(),
             free: Vec::new(),
             index: FxHashMap::default(),
-            timers: BTreeSet::new(),
+            timers: Timers::default(),
             dirty: Vec::new(),
             removed: Vec::new(),
             watermark: Ts(i64::MIN),
@@ -74,9 +75,8 @@ impl Engine {
 
     /// A customer's state, if the engine has any.
     pub fn state(&self, key: &str) -> Option<&CustomerState> {
-        self.index
-            .get(key)
-            .map(|&slot| &self.slots[slot as usize].state)
+        self.lookup(key)
+            .map(|slot| &self.slots[slot as usize].state)
     }
 
     /// Applies one record. Records of unknown type are ignored (the caller counts them); a
@@ -95,10 +95,13 @@ impl Engine {
     pub fn advance(&mut self, watermark: Ts, out: &mut Vec<Output>) {
         self.watermark = self.watermark.max(watermark);
         let watermark = self.watermark;
-        while let Some(&(due, slot)) = self.timers.first() {
-            if due >= watermark {
-                break;
-            }
+        while let Some(slot) = self
+            .timers
+            .pop_before(watermark, |slot| self.slots[slot as usize].due)
+        {
+            // The timer's entry is gone: the slot has none until it is reindexed.
+            let due = self.slots[slot as usize].due.take();
+            self.timers.moved(slot, due, None);
             self.with_customer(slot, out, |c| c.fire_before(watermark));
         }
     }
@@ -116,7 +119,7 @@ impl Engine {
                 self.reindex(slot);
             }
             None => {
-                if let Some(slot) = self.index.get(key).copied() {
+                if let Some(slot) = self.lookup(key) {
                     self.release(slot);
                 }
             }
@@ -148,20 +151,29 @@ impl Engine {
             let s = &mut self.slots[slot as usize];
             if s.dirty {
                 s.dirty = false;
-                f(&s.key, Some(&s.state));
+                f(s.key.as_str(), Some(&s.state));
             }
         }
         for key in std::mem::take(&mut self.removed) {
-            f(&key, None);
+            f(key.as_str(), None);
         }
     }
 
+    fn lookup(&self, key: &str) -> Option<u32> {
+        match Key::inline(key) {
+            Some(inline) => self.index.get(&inline),
+            None => self.index.get(key),
+        }
+        .copied()
+    }
+
     fn slot_for(&mut self, key: &str) -> u32 {
-        if let Some(&slot) = self.index.get(key) {
+        if let Some(slot) = self.lookup(key) {
             return slot;
         }
+        let key = Key::new(key);
         let fresh = Slot {
-            key: key.into(),
+            key: key.clone(),
             state: CustomerState::default(),
             due: None,
             dirty: false,
@@ -176,15 +188,13 @@ impl Engine {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 customers per task")
             }
         };
-        self.index.insert(key.into(), slot);
+        self.index.insert(key, slot);
         slot
     }
 
     fn release(&mut self, slot: u32) {
         let s = &mut self.slots[slot as usize];
-        if let Some(due) = s.due.take() {
-            self.timers.remove(&(due, slot));
-        }
+        self.timers.moved(slot, s.due.take(), None);
         self.open_sessions -= usize::from(s.state.session.is_some());
         s.dirty = false;
         s.state = CustomerState::default();
@@ -197,7 +207,7 @@ impl Engine {
         let had_session = s.state.session.is_some();
         let mut customer = Customer {
             cfg: &self.cfg,
-            key: &s.key,
+            key: s.key.as_str(),
             st: &mut s.state,
             out,
         };
@@ -215,15 +225,12 @@ impl Engine {
     fn reindex(&mut self, slot: u32) {
         let s = &mut self.slots[slot as usize];
         let due = next_timer(&self.cfg, &s.state).map(|(due, _)| due);
-        if due == s.due {
-            return;
+        let old = std::mem::replace(&mut s.due, due);
+        self.timers.moved(slot, old, due);
+        if self.timers.bloated(self.slots.len()) {
+            let live = self.slots.iter().zip(0u32..);
+            self.timers
+                .rebuild(live.filter_map(|(s, slot)| s.due.map(|due| (due, slot))));
         }
-        if let Some(old) = s.due {
-            self.timers.remove(&(old, slot));
-        }
-        if let Some(new) = due {
-            self.timers.insert((new, slot));
-        }
-        s.due = due;
     }
 }

@@ -30,13 +30,25 @@ pub fn trigger_id(customer: &str, kind: TriggerType, episode: Ts) -> String {
         kind.name().as_bytes(),
         &episode.millis().to_be_bytes(),
     ]);
-    format!("{}-{h:016x}", kind.name())
+    with_hex(kind.name(), h)
 }
 
 /// The id of the session that started at `start`.
 pub fn session_id(customer: &str, start: Ts) -> String {
     let h = stable_hash(&[customer.as_bytes(), &start.millis().to_be_bytes()]);
-    format!("s-{h:016x}")
+    with_hex("s", h)
+}
+
+/// `{prefix}-{h:016x}`, without the formatting machinery (ids are made for every output).
+fn with_hex(prefix: &str, h: u64) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(prefix.len() + 17);
+    id.push_str(prefix);
+    id.push('-');
+    for shift in (0..16).rev() {
+        id.push(char::from(DIGITS[(h >> (shift * 4)) as usize & 0xf]));
+    }
+    id
 }
 
 /// Whether the customer is in the holdout arm for `kind`, given the holdout percentage.
@@ -57,6 +69,20 @@ mod tests {
         assert_ne!(a, trigger_id("c2", TriggerType::CartAbandoned, Ts(1)));
         assert!(a.starts_with("cart_abandoned-"));
         assert_ne!(session_id("ab", Ts(0)), session_id("a", Ts(0)));
+    }
+
+    #[test]
+    fn ids_read_as_formatted_hex() {
+        let mut h = 1u64;
+        for i in 0..10_000u64 {
+            h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i);
+            for x in [h, h >> (i % 64), 0, u64::MAX] {
+                assert_eq!(with_hex("s", x), format!("s-{x:016x}"));
+            }
+        }
+        let id = trigger_id("c1", TriggerType::ReEngagement, Ts(-5));
+        let h = stable_hash(&[b"c1", b"re_engagement", &(-5i64).to_be_bytes()]);
+        assert_eq!(id, format!("re_engagement-{h:016x}"));
     }
 
     #[test]

@@ -9,13 +9,19 @@
 //! - [`state`]: the serializable per-customer state.
 //! - [`config`]: the `[session]`, `[detectors]` and `[policy]` tables of `nudge.toml`.
 //! - `ids`: stable hashes for trigger ids, session ids and holdout assignment.
+//! - `key`: customer ids stored inline in the index when short.
+//! - `slab`: the customer slots, in chunks that never move.
+//! - `timers`: the timer index, a lazily pruned heap of (due time, slot).
 
 pub mod config;
 mod customer;
 pub mod engine;
 mod ids;
+mod key;
 mod policy;
+mod slab;
 pub mod state;
+mod timers;
 
 pub use config::{ConfigError, Dur, EngineConfig};
 pub use engine::Engine;

@@ -48,6 +48,7 @@ struct Core {
     tally: Tally,
     state_buf: Vec<u8>,
     last_eviction: Instant,
+    ends: EndCache,
     /// The input topics' names (as C strings, for librdkafka's cached watermarks).
     input_names: [(String, CString); 3],
 }
@@ -137,6 +138,7 @@ impl Stream {
             outputs: Vec::new(),
             state_buf: Vec::new(),
             last_eviction: Instant::now(),
+            ends: EndCache::default(),
         };
         Ok(Stream { consumer, core })
     }
@@ -155,6 +157,9 @@ impl Core {
             for event in consumer.context().take_rebalances() {
                 self.rebalance(consumer, event)?;
             }
+            // Positions and ends are read at most once per batch: asking librdkafka per record
+            // would cost more than the record.
+            self.ends = EndCache::default();
             let wait = next_commit.saturating_duration_since(Instant::now());
             let mut timeout = wait.min(Duration::from_millis(100));
             for _ in 0..BATCH {
@@ -248,17 +253,22 @@ impl Core {
     /// Applies the records of a task whose event-time turn has come.
     fn apply_ready(&mut self, consumer: &NudgeConsumer, partition: i32) -> Result<(), Error> {
         let wall = self.shared.wall_ms();
-        let mut positions: Option<TopicPartitionList> = None;
         loop {
             let Some(task) = self.tasks.get_mut(&partition) else {
                 return Ok(());
             };
             let names = &self.input_names;
             let ends = task.input_end;
+            let cache = &mut self.ends;
             let mut at_end = |source: Source| {
-                let pos = positions.get_or_insert_with(|| consumer.position().unwrap_or_default());
                 let i = source as usize;
-                read_to_end(consumer, pos, &names[i], partition, ends[i])
+                let known = cache.at_end.entry(partition).or_default();
+                *known[i].get_or_insert_with(|| {
+                    let pos = cache
+                        .positions
+                        .get_or_insert_with(|| consumer.position().unwrap_or_default());
+                    read_to_end(consumer, pos, &names[i], partition, ends[i])
+                })
             };
             let Some((source, pending)) = task.aligner.pop(wall, &mut at_end) else {
                 return Ok(());
@@ -576,8 +586,10 @@ impl Core {
             .assign(&start)
             .context(|| "assigning partitions".into())?;
         let wall = self.shared.wall_ms();
+        let now = self.shared.clock.now();
         for task in self.tasks.values_mut() {
             task.aligner.restart_idle(wall);
+            task.marks.restart(now);
         }
         self.shared.restore_finished();
         self.publish_gauges();
@@ -590,6 +602,13 @@ impl Core {
         self.shared
             .publish_thread_gauges(self.tasks.len(), customers, sessions);
     }
+}
+
+/// Which input partitions were read to their end, asked once per batch.
+#[derive(Default)]
+struct EndCache {
+    positions: Option<TopicPartitionList>,
+    at_end: BTreeMap<i32, [Option<bool>; 3]>,
 }
 
 /// Whether this consumer has read an input partition to its end: by the high watermark of

@@ -40,6 +40,14 @@ impl Watermarks {
         }
     }
 
+    /// Counts every partition as heard from at `now` (when fetching (re)starts after an
+    /// assignment), so a partition is not idle before it could deliver anything.
+    pub fn restart(&mut self, now: Ts) {
+        for p in &mut self.parts {
+            p.last_arrival = Some(p.last_arrival.map_or(now, |t| t.max(now)));
+        }
+    }
+
     /// Notes that a record of `source` arrived at clock time `now` (it may wait before it
     /// is applied, but its partition is not idle).
     pub fn arrived(&mut self, source: Source, now: Ts) {

@@ -3,16 +3,18 @@
 //! clock, and every trigger printed as it fires.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use nudge_engine::Dur;
-use nudge_events::{Arm, CheckoutStep, Obstacle, Outcome, SuppressReason, Trigger, TriggerType, Ts};
+use nudge_events::{
+    Arm, CheckoutStep, Obstacle, Outcome, SuppressReason, Trigger, TriggerType, Ts,
+};
 use nudge_kafka::mock::DevBroker;
 use nudge_kafka::{Clock, RunHandles, Topics};
 use nudge_metrics::{names, Health, Metrics};
@@ -26,7 +28,7 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use crate::config::Config;
 
 /// The mock cluster keeps only the newest 100,000 records of a partition: the producer stops
-/// short of that, so a long demo never drops records the pipeline has not read.
+/// short of that, so a long demo never loses records the pipeline has not read.
 const PARTITION_BUDGET: i64 = 95_000;
 /// The simulator prices its catalogue in euros; triggers carry amounts only.
 const CURRENCY: &str = "EUR";
@@ -46,6 +48,8 @@ pub struct Options {
     pub speed: f64,
     pub seed: u64,
     pub partitions: i32,
+    /// Journey time simulated before now and produced first, so the demo starts warm.
+    pub history_ms: i64,
 }
 
 /// Runs the demo until `--duration` has passed or Ctrl-C, then prints a summary.
@@ -66,13 +70,32 @@ pub fn run(opts: &Options) -> Result<()> {
         .context("serving metrics")?;
     let url = format!("http://{}/metrics", server.local_addr());
 
-    // Every client is created before any thread starts, so a failure leaves nothing running.
-    let sim = Sim::new(SimConfig {
+    // Customers make their first visit at a random time in their first two days: a simulation
+    // starting now would be all but silent for its first hours, so it starts in the past.
+    let now = Ts(now_ms() / 1000 * 1000);
+    let sim_cfg = SimConfig {
         seed: opts.seed,
         customers: opts.customers,
-        start: Ts(now_ms() / 1000 * 1000),
+        start: now.plus(-opts.history_ms),
         ..SimConfig::default()
-    });
+    };
+    let history = Sim::new(sim_cfg.clone()).until(now).count() as u64;
+    // The clock stands at `now` (`Instant::elapsed` of a later instant is zero) until the
+    // history is out and the pipeline is up (restoring even an empty task takes half a
+    // second). The runtime counts a task's inputs as idle from when it restores the task, not
+    // from its first fetch: on a running clock a task restored early would look idle, its
+    // watermark would jump to the clock, and the history waiting for it would be late (a cart
+    // bought within the hour would still get its reminder). A stopped clock idles nothing.
+    let startup = 5.0 + f64::from(opts.partitions);
+    let hold = Duration::from_secs_f64((history as f64 / f64::from(opts.rate)).max(startup));
+    let live_from = Instant::now() + hold;
+    let clock = Clock::Scaled {
+        wall_origin: live_from,
+        event_origin: now,
+        speed: opts.speed,
+    };
+
+    // Every client is created before any thread starts, so a failure leaves nothing running.
     let producer: BaseProducer<Deliveries> = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap_servers())
         .set("linger.ms", "5")
@@ -80,9 +103,11 @@ pub fn run(opts: &Options) -> Result<()> {
         .create_with_context(Deliveries::default())
         .context("creating the producer")?;
     let printer = printer_consumer(&cfg, &topics, opts.partitions)?;
-    let clock = Clock::scaled(sim.config().start, opts.speed);
     let demo = Arc::new(Shared {
         clock,
+        live_from,
+        history,
+        history_from: sim_cfg.start,
         metrics,
         health,
         produced: Default::default(),
@@ -90,18 +115,21 @@ pub fn run(opts: &Options) -> Result<()> {
         tallies: Mutex::default(),
     });
     eprintln!(
-        "nudge demo: {} simulated customers at {}x speed ({} of journey time per wall-clock \
-         minute), for {}; Ctrl-C stops early.\n  broker   Kafka mock cluster in this process at \
-         {} ({} partitions per topic)\n  metrics  {url}\n  policy   defaults ({}% holdout), \
-         but quiet hours are off for the demo so no trigger waits for morning\n  Triggers \
-         follow as they fire (due time on the simulated clock, UTC).",
+        "nudge demo: {} simulated customers, {} of journey time per wall-clock minute ({}x), \
+         for {}. Ctrl-C stops early.\n  broker   Kafka mock cluster in this process at {}, {} \
+         partitions per topic\n  metrics  {url}\n  policy   defaults ({}% holdout), but quiet \
+         hours are off so no trigger waits for morning\n  traffic  the {} of journeys before \
+         now first ({history} records; the clock starts in {}s), then live\nTriggers as they \
+         fire (due time on the simulated clock, UTC):",
         opts.customers,
-        opts.speed,
         Dur::from_millis((60_000.0 * opts.speed) as i64),
+        opts.speed,
         Dur::from_millis(opts.duration_ms),
         broker.bootstrap_servers(),
         opts.partitions,
         cfg.engine.policy.holdout_percent,
+        Dur::from_millis(opts.history_ms),
+        hold.as_secs(),
     );
 
     let stop_producing = Arc::new(AtomicBool::new(false));
@@ -110,7 +138,7 @@ pub fn run(opts: &Options) -> Result<()> {
     let producing = {
         let (demo, stop, rate) = (demo.clone(), stop_producing.clone(), opts.rate);
         spawn("demo-producer", move || {
-            produce(sim, &producer, &topics, rate, &demo, &stop)
+            produce(Sim::new(sim_cfg), &producer, &topics, rate, &demo, &stop)
         })?
     };
     let pipeline = {
@@ -126,7 +154,8 @@ pub fn run(opts: &Options) -> Result<()> {
         })?
     };
     let printing = {
-        let (demo, drain, outcomes) = (demo.clone(), drain.clone(), cfg.run.topics.outcomes.clone());
+        let (demo, drain) = (demo.clone(), drain.clone());
+        let outcomes = cfg.run.topics.outcomes.clone();
         spawn("demo-printer", move || {
             print_outputs(&printer, &outcomes, &demo, &drain);
             Ok(())
@@ -136,12 +165,20 @@ pub fn run(opts: &Options) -> Result<()> {
     let started = Instant::now();
     let end = started + Duration::from_millis(opts.duration_ms as u64);
     let mut last_status = (started, 0);
+    let mut slow_start_told = false;
     while Instant::now() < end && !interrupted.load(Ordering::Relaxed) {
         if producing.is_finished() || pipeline.is_finished() || printing.is_finished() {
             break;
         }
         broker.poll();
         thread::sleep(Duration::from_millis(50));
+        if !slow_start_told && Instant::now() >= live_from && !demo.health.is_ready() {
+            slow_start_told = true;
+            eprintln!(
+                "nudge demo: the clock has started before the pipeline is up: some history \
+                 may count as late (fewer --partitions start faster)"
+            );
+        }
         if last_status.0.elapsed() >= STATUS_EVERY {
             let produced = demo.produced_total();
             let per_s = (produced - last_status.1) as f64 / last_status.0.elapsed().as_secs_f64();
@@ -149,16 +186,20 @@ pub fn run(opts: &Options) -> Result<()> {
             last_status = (Instant::now(), produced);
         }
     }
-    let wall = started.elapsed();
-    let sim_end = clock.now();
+    let ended = Ended {
+        wall: started.elapsed(),
+        at: clock.now(),
+        interrupted: interrupted.load(Ordering::Relaxed),
+    };
     stop_producing.store(true, Ordering::SeqCst);
     let produced = join(producing, "producer");
+    // The pipeline commits what it has applied, then the printer reads to the end.
     stop_pipeline.store(true, Ordering::SeqCst);
     let ran = join(pipeline, "pipeline");
     drain.store(true, Ordering::SeqCst);
     let printed = join(printing, "printer");
     server.shutdown();
-    eprintln!("{}", demo.summary(wall, sim_end, &url));
+    eprintln!("{}", demo.summary(&ended, &url));
     ran.and(produced).and(printed)
 }
 
@@ -166,13 +207,16 @@ fn check(opts: &Options) -> Result<()> {
     if opts.customers == 0 || opts.rate == 0 || opts.duration_ms <= 0 {
         bail!("--customers, --rate and --duration must be more than zero");
     }
+    if opts.history_ms < 0 {
+        bail!("--history must not be negative");
+    }
     if !(opts.speed.is_finite() && opts.speed > 0.0) {
         bail!("--speed must be a positive number");
     }
     if !(1..=64).contains(&opts.partitions) {
         bail!("--partitions must be between 1 and 64");
     }
-    // Every customer's CRM profile is produced at the start: those alone must leave room.
+    // Every customer's CRM profile goes out first: those alone must leave room.
     let most = PARTITION_BUDGET / 2 * i64::from(opts.partitions);
     if i64::from(opts.customers) > most {
         bail!(
@@ -191,24 +235,28 @@ fn configure(cfg: &mut Config, bootstrap: &str, speed: f64) {
     cfg.run.kafka.set("group.id", "nudge-demo");
     cfg.run.runtime.threads = 1;
     cfg.run.runtime.instance_id = Some("demo".into());
-    // Lateness is journey time: at 60x the default 5 s is 83 ms of wall-clock time, less than
-    // a record can take through the broker. Half a wall-clock second keeps records on time.
-    let lateness = cfg.run.runtime.allowed_lateness.millis();
-    cfg.run.runtime.allowed_lateness = Dur::from_millis(lateness.max((speed * 500.0) as i64));
+    // Lateness and idleness are journey time: at 60x the defaults (5 s and 10 s) are 83 and
+    // 167 ms of wall-clock time, less than a record may take from the producer through a
+    // fetch (up to 500 ms) to the engine. A wall-clock second of each keeps records on time
+    // and the watermark close behind the clock.
+    let runtime = &mut cfg.run.runtime;
+    let wall_second = Dur::from_millis((speed * 1000.0) as i64);
+    runtime.allowed_lateness = runtime.allowed_lateness.max(wall_second);
+    runtime.idle_timeout = runtime.idle_timeout.max(wall_second);
     cfg.engine.policy.quiet_hours.enabled = false;
 }
 
 fn spawn(
     name: &str,
     f: impl FnOnce() -> Result<()> + Send + 'static,
-) -> Result<thread::JoinHandle<Result<()>>> {
+) -> Result<JoinHandle<Result<()>>> {
     thread::Builder::new()
         .name(name.to_owned())
         .spawn(f)
         .with_context(|| format!("starting the {name} thread"))
 }
 
-fn join(handle: thread::JoinHandle<Result<()>>, what: &str) -> Result<()> {
+fn join(handle: JoinHandle<Result<()>>, what: &str) -> Result<()> {
     handle
         .join()
         .unwrap_or_else(|_| Err(anyhow!("the {what} thread panicked")))
@@ -221,9 +269,24 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+fn sim_time(ts: Ts, format: &str) -> String {
+    ts.to_datetime()
+        .map_or_else(|| ts.to_string(), |t| t.format(format).to_string())
+}
+
+/// A span of journey time in whole minutes, e.g. `3h` or `47m`.
+fn minutes(ms: i64) -> Dur {
+    Dur::from_millis(ms / 60_000 * 60_000)
+}
+
 /// What the threads share with the status line and the summary.
 struct Shared {
     clock: Clock,
+    /// When the clock starts; before, the history goes out.
+    live_from: Instant,
+    /// Records before the clock's start, and the event time they start at.
+    history: u64,
+    history_from: Ts,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     /// Records produced, by source.
@@ -243,14 +306,12 @@ struct Tallies {
     unreadable: u64,
 }
 
-impl Tallies {
-    fn by_type(&self) -> BTreeMap<TriggerType, u64> {
-        let mut counts = BTreeMap::new();
-        for ((kind, _), n) in &self.triggers {
-            *counts.entry(*kind).or_default() += n;
-        }
-        counts
-    }
+/// How the demo ended.
+struct Ended {
+    wall: Duration,
+    /// The clock's time.
+    at: Ts,
+    interrupted: bool,
 }
 
 impl Shared {
@@ -259,78 +320,102 @@ impl Shared {
     }
 
     fn produced_total(&self) -> u64 {
-        self.produced.iter().map(|n| n.load(Ordering::Relaxed)).sum()
+        self.produced
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// One plain line; no cursor movement, so it reads the same in a log.
     fn status_line(&self, elapsed: Duration, per_s: f64) -> String {
-        let m = &self.metrics;
+        let produced = self.produced_total();
         let mut line = format!(
-            "[{:>4}s] sim {}  events {} ({per_s:.0}/s)  sessions open {}  customers {}",
+            "[{:>4}s] sim {}  events {produced} ({per_s:.0}/s)  sessions open {}  customers {}",
             elapsed.as_secs(),
             sim_time(self.clock.now(), "%a %H:%M"),
-            self.produced_total(),
-            m.active_sessions.get(),
-            m.active_customers.get(),
+            self.metrics.active_sessions.get(),
+            self.metrics.active_customers.get(),
         );
-        let tallies = self.tallies();
-        let by_type = tallies.by_type();
-        let total: u64 = by_type.values().sum();
-        line.push_str(&format!("  triggers {total}"));
-        if total > 0 {
-            let listed: Vec<String> = by_type.iter().map(|(k, n)| format!("{} {n}", k.name())).collect();
+        let mut by_type: BTreeMap<TriggerType, u64> = BTreeMap::new();
+        for ((kind, _), n) in &self.tallies().triggers {
+            *by_type.entry(*kind).or_default() += n;
+        }
+        let listed: Vec<String> = by_type
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.name()))
+            .collect();
+        line.push_str(&format!("  triggers {}", by_type.values().sum::<u64>()));
+        if !listed.is_empty() {
             line.push_str(&format!(" ({})", listed.join(", ")));
         }
         let behind = self.behind_ms.load(Ordering::Relaxed);
-        if behind >= 60_000 {
-            line.push_str(&format!("  producer {} behind (--rate)", Dur::from_millis(behind / 1000 * 1000)));
+        if produced < self.history {
+            line.push_str(&format!("  history {produced} of {}", self.history));
+        } else if behind >= 60_000 {
+            line.push_str(&format!("  producer {} behind (--rate)", minutes(behind)));
         }
         if !self.health.is_ready() {
             line.push_str("  (pipeline starting)");
         }
+        let wait = self.live_from.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            line.push_str(&format!("  (clock starts in {}s)", wait.as_secs() + 1));
+        }
         line
     }
 
-    fn summary(&self, wall: Duration, sim_end: Ts, url: &str) -> String {
+    fn summary(&self, ended: &Ended, url: &str) -> String {
         let produced = self.produced.each_ref().map(|n| n.load(Ordering::Relaxed));
         let tallies = self.tallies();
-        let mut kinds: Vec<String> = Vec::new();
-        for kind in TriggerType::ALL {
-            let arms: Vec<String> = [Arm::Treatment, Arm::Holdout]
-                .iter()
-                .filter_map(|&arm| tallies.triggers.get(&(kind, arm)).map(|n| format!("{} {n}", arm.name())))
-                .collect();
-            if !arms.is_empty() {
-                kinds.push(format!("{}: {}", kind.name(), arms.join(", ")));
+        let listed = |items: Vec<String>, sep: &str| {
+            if items.is_empty() {
+                "none".to_owned()
+            } else {
+                items.join(sep)
             }
-        }
-        let suppressed: Vec<String> = tallies
+        };
+        let triggers = TriggerType::ALL
+            .iter()
+            .filter_map(|&kind| {
+                let arms: Vec<String> = [Arm::Treatment, Arm::Holdout]
+                    .iter()
+                    .filter_map(|&arm| {
+                        let n = tallies.triggers.get(&(kind, arm))?;
+                        Some(format!("{} {n}", arm.name()))
+                    })
+                    .collect();
+                (!arms.is_empty()).then(|| format!("{}: {}", kind.name(), arms.join(", ")))
+            })
+            .collect();
+        let suppressed = tallies
             .suppressed
             .iter()
-            .map(|(r, n)| format!("{} {n}", r.name()))
+            .map(|(reason, n)| format!("{} {n}", reason.name()))
             .collect();
-        let outcomes: Vec<String> = tallies
+        let outcomes = tallies
             .outcomes
             .iter()
             .map(|(arm, (n, revenue))| format!("{} {n} ({revenue:.2} {CURRENCY})", arm.name()))
             .collect();
-        let or_none = |v: Vec<String>, sep: &str| if v.is_empty() { "none".to_owned() } else { v.join(sep) };
-        let start = match self.clock {
+        let live_from = match self.clock {
             Clock::Scaled { event_origin, .. } => event_origin,
-            Clock::System => sim_end,
+            Clock::System => ended.at,
         };
         let mut text = format!(
-            "nudge demo: done after {}s of wall-clock time, {} of journey time ({} to {} UTC)\n\
-             \x20 events     {} produced: crm {}, email {}, clickstream {}\n\
+            "nudge demo: {} after {}s: journeys from {} to {} UTC, {} of history then {} live\n\
+             \x20 events     {} produced ({} of them history): crm {}, email {}, clickstream {}\n\
              \x20 sessions   {} closed, {} open; {} customers in state; {} late events\n\
              \x20 triggers   {}\n\
              \x20 suppressed {}\n\
              \x20 purchases after a trigger: {}\n",
-            wall.as_secs(),
-            Dur::from_millis((sim_end.millis() - start.millis()) / 60_000 * 60_000),
-            sim_time(start, "%a %H:%M"),
-            sim_time(sim_end, "%a %H:%M"),
+            if ended.interrupted { "stopped" } else { "done" },
+            ended.wall.as_secs(),
+            sim_time(self.history_from, "%a %H:%M"),
+            sim_time(ended.at, "%a %H:%M"),
+            minutes(live_from.millis() - self.history_from.millis()),
+            minutes(ended.at.millis() - live_from.millis()),
             produced.iter().sum::<u64>(),
+            self.history,
             produced[0],
             produced[1],
             produced[2],
@@ -338,16 +423,19 @@ impl Shared {
             self.metrics.active_sessions.get(),
             self.metrics.active_customers.get(),
             counter_total(&self.metrics, names::LATE_EVENTS_TOTAL),
-            or_none(kinds, "; "),
-            or_none(suppressed, ", "),
-            or_none(outcomes, ", "),
+            listed(triggers, "; "),
+            listed(suppressed, ", "),
+            listed(outcomes, ", "),
         );
         if tallies.unreadable > 0 {
-            text.push_str(&format!("  {} output records could not be read\n", tallies.unreadable));
+            text.push_str(&format!(
+                "  {} output records did not read\n",
+                tallies.unreadable
+            ));
         }
         text.push_str(&format!(
-            "  metrics were served at {url} while the demo ran; `nudge run` serves the same \
-             endpoint ([metrics] listen)."
+            "  metrics were at {url} while the demo ran; `nudge run` serves the same endpoint \
+             ([metrics] listen)."
         ));
         text
     }
@@ -363,11 +451,6 @@ fn counter_total(metrics: &Metrics, name: &str) -> u64 {
         .flat_map(|family| family.get_metric())
         .map(|m| m.get_counter().get_value())
         .sum::<f64>() as u64
-}
-
-fn sim_time(ts: Ts, format: &str) -> String {
-    ts.to_datetime()
-        .map_or_else(|| ts.to_string(), |t| t.format(format).to_string())
 }
 
 // ---- The producer -------------------------------------------------------------------------
@@ -423,17 +506,16 @@ impl Pacer {
         let refill = now.saturating_duration_since(self.last).as_secs_f64() * self.rate;
         self.tokens = (self.tokens + refill).min(self.capacity);
         self.last = now;
-        if self.tokens >= 1.0 {
+        let allowed = self.tokens >= 1.0;
+        if allowed {
             self.tokens -= 1.0;
-            true
-        } else {
-            false
         }
+        allowed
     }
 }
 
-/// Produces the simulation's records as their event time comes up on the clock: everything
-/// due, then a short sleep, until `stop`.
+/// Produces the simulation's records as the clock reaches their event time: everything due,
+/// then a short sleep, until `stop`.
 fn produce(
     mut sim: Sim,
     producer: &BaseProducer<Deliveries>,
@@ -448,7 +530,7 @@ fn produce(
         if producer.context().fullest.load(Ordering::Relaxed) >= PARTITION_BUDGET {
             eprintln!(
                 "nudge demo: an input partition holds {PARTITION_BUDGET} records, near the mock \
-                 cluster's limit: no more records (more --partitions make room)"
+                 cluster's limit: no more traffic (more --partitions make room)"
             );
             break;
         }
@@ -470,8 +552,8 @@ fn produce(
         }
         producer.poll(Duration::ZERO);
         let next = sim.peek_ts().unwrap_or(now);
-        demo.behind_ms
-            .store((now.millis() - next.millis()).max(0), Ordering::Relaxed);
+        let behind = (now.millis() - next.millis()).max(0);
+        demo.behind_ms.store(behind, Ordering::Relaxed);
         let until_due = (next.millis() - now.millis()) as f64 / demo.clock.speed();
         thread::sleep(Duration::from_millis(until_due.clamp(2.0, 50.0) as u64));
     }
@@ -502,11 +584,14 @@ fn send(producer: &BaseProducer<Deliveries>, mut record: BaseRecord<'_, str, [u8
 
 /// A consumer of the committed triggers, suppressed candidates and outcomes, from the start.
 fn printer_consumer(cfg: &Config, topics: &Topics, partitions: i32) -> Result<BaseConsumer> {
+    let bootstrap = cfg.run.kafka.get("bootstrap.servers").unwrap_or_default();
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", cfg.run.kafka.get("bootstrap.servers").unwrap_or_default())
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", "nudge-demo-printer")
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
+        // A caught-up fetch waits up to this long for new records (500 ms by default).
+        .set("fetch.wait.max.ms", "50")
         .create()
         .context("creating the trigger printer")?;
     let skip = [cfg.run.topics.sessions.as_str(), topics.dead_letters()];
@@ -517,23 +602,34 @@ fn printer_consumer(cfg: &Config, topics: &Topics, partitions: i32) -> Result<Ba
                 .context("listing the output partitions")?;
         }
     }
-    consumer.assign(&tpl).context("assigning the output partitions")?;
+    consumer
+        .assign(&tpl)
+        .context("assigning the output partitions")?;
     Ok(consumer)
 }
 
 /// Prints each output as it arrives; once `drain` is set, reads to the end and returns.
 fn print_outputs(consumer: &BaseConsumer, outcomes: &str, demo: &Shared, drain: &AtomicBool) {
     let dim = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // Cleared when stdout goes away (`nudge demo | head`): counting goes on.
+    let mut printing = true;
     let mut deadline = None;
     loop {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(msg)) => {
                 let payload = msg.payload().unwrap_or_default();
                 let mut tallies = demo.tallies();
-                match describe(msg.topic() == outcomes, payload, &mut tallies) {
-                    Some(line) if line.dim && dim => println!("\x1b[2m{}\x1b[0m", line.text),
-                    Some(line) => println!("{}", line.text),
-                    None => tallies.unreadable += 1,
+                let Some(line) = describe(msg.topic() == outcomes, payload, &mut tallies) else {
+                    tallies.unreadable += 1;
+                    continue;
+                };
+                if printing {
+                    let mut out = std::io::stdout().lock();
+                    printing = if line.dim && dim {
+                        writeln!(out, "\x1b[2m{}\x1b[0m", line.text).is_ok()
+                    } else {
+                        writeln!(out, "{}", line.text).is_ok()
+                    };
                 }
             }
             Some(Err(e)) => tracing::warn!(error = %e, "reading the triggers"),
@@ -629,15 +725,13 @@ fn trigger_line(t: &Trigger) -> String {
         parts.push(format!("stopped at {step}"));
     }
     if let Some(obstacle) = t.obstacle {
-        parts.push(
-            match obstacle {
-                Obstacle::PaymentError => "after a payment error",
-                Obstacle::LongDwell => "after a long wait at payment",
-                Obstacle::Lapsed => "lapsed",
-                Obstacle::UnopenedEmails => "unopened emails",
-            }
-            .to_owned(),
-        );
+        let why = match obstacle {
+            Obstacle::PaymentError => "after a payment error",
+            Obstacle::LongDwell => "after a long wait at payment",
+            Obstacle::Lapsed => "lapsed",
+            Obstacle::UnopenedEmails => "unopened emails",
+        };
+        parts.push(why.to_owned());
     }
     if let Some(offer) = &t.offer {
         parts.push(format!("{} {}%", offer.kind, offer.percent));
@@ -654,12 +748,12 @@ fn trigger_line(t: &Trigger) -> String {
 /// A purchase attributed to a trigger, as one line.
 fn outcome_line(o: &Outcome) -> String {
     format!(
-        "  {} sim  {:<18}  {:<8}  bought {:.2} {CURRENCY}, {} min after a {} trigger ({})",
+        "  {} sim  {:<18}  {:<8}  bought {:.2} {CURRENCY}, {} after a {} trigger ({})",
         sim_time(o.converted_at, "%H:%M"),
         "purchase",
         o.customer_id,
         o.revenue,
-        (o.seconds_to_conversion / 60.0).round(),
+        minutes((o.seconds_to_conversion * 1000.0) as i64),
         o.kind.name(),
         o.arm.name(),
     )
@@ -767,6 +861,7 @@ mod tests {
             speed: 60.0,
             seed: 1,
             partitions: 4,
+            history_ms: 3 * 3_600_000,
         };
         assert!(check(&ok).is_ok());
         let too_many = Options {

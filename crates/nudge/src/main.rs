@@ -4,11 +4,13 @@
 //!
 //! - `config`: loading and checking `nudge.toml`.
 //! - `replay`: `nudge replay`, the engine over files.
+//! - `demo`: `nudge demo`, everything in one process on a mock cluster.
 //! - `live`: `nudge run`, `nudge topics create`, `nudge dev-broker`.
 //! - `produce`: `nudge produce`, NDJSON files into the input topics.
 //! - `simulate`: `nudge simulate`, the journey simulator's traffic.
 
 mod config;
+mod demo;
 mod live;
 mod produce;
 mod replay;
@@ -91,6 +93,30 @@ enum Command {
         /// Start at midnight UTC this many days ago (default: 2026-11-30).
         #[arg(long)]
         days_ago: Option<i64>,
+    },
+    /// Try Nudge with no Kafka installed: a mock cluster in this process, simulated customers
+    /// producing live on a fast clock, the pipeline, and each trigger printed as it fires.
+    Demo {
+        #[arg(long, default_value_t = 2000)]
+        customers: u32,
+        /// At most this many records per wall-clock second.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// Wall-clock time to run for, e.g. "60s" or "5m".
+        #[arg(long, default_value = "60s")]
+        duration: nudge_engine::Dur,
+        /// Journey time per wall-clock time: 60 runs an hour of journeys in a minute.
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Partitions of every topic.
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+        /// Journey time simulated before now and produced first, so there is something to
+        /// see from the start ("0s": customers start from nothing now).
+        #[arg(long, default_value = "3h")]
+        history: nudge_engine::Dur,
     },
     /// Manage Nudge's topics.
     Topics {
@@ -189,6 +215,23 @@ fn main() -> ExitCode {
             duration_ms: duration.millis(),
             seed,
             days_ago,
+        }),
+        Command::Demo {
+            customers,
+            rate,
+            duration,
+            speed,
+            seed,
+            partitions,
+            history,
+        } => demo::run(&demo::Options {
+            customers,
+            rate,
+            duration_ms: duration.millis(),
+            speed,
+            seed,
+            partitions,
+            history_ms: history.millis(),
         }),
         Command::Topics {
             command:

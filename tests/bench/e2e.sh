@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `nudge run` against a real broker, compared with the limit: a plain
+# librdkafka consume plus a serde_json parse of the same records in the same run.
+#
+#   tests/bench/e2e.sh                         # tansu, at-least-once, 600k records
+#   BROKER=dev GUARANTEE=exactly_once RECORDS=250000 tests/bench/e2e.sh
+#
+# Env: RECORDS (default 600000), BROKER (tansu | dev), GUARANTEE (at_least_once |
+# exactly_once), PARTITIONS (default 2), THREADS (default 2), COMMIT_INTERVAL (default 100ms),
+# PROFILE (a file: perf record
+# of `nudge run` while it consumes). The dev broker (librdkafka's mock
+# cluster) keeps only 100,000 messages per partition: keep RECORDS/PARTITIONS under that.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+records=${RECORDS:-600000}
+broker=${BROKER:-tansu}
+guarantee=${GUARANTEE:-at_least_once}
+partitions=${PARTITIONS:-2}
+threads=${THREADS:-2}
+commit_interval=${COMMIT_INTERVAL:-100ms}
+
+cargo build --release -q -p nudge
+cargo build --release -q -p nudge-e2e --bin consume-baseline
+nudge=target/release/nudge
+work=$(mktemp -d -t nudge-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_of() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m"({|$)" {s += $NF} END {printf "%d\n", s}'; }
+
+# About 6 to 7 records per simulated customer per day.
+customers=$((records / 6))
+"$nudge" simulate --out "$work/data" --customers "$customers" --duration 24h --days-ago 7 2>/dev/null
+total=$(cat "$work/data"/*.ndjson | wc -l)
+
+suffix=$(date +%s)
+cat >"$work/nudge.toml" <<TOML
+[runtime]
+processing_guarantee = "$guarantee"
+threads = $threads
+commit_interval = "$commit_interval"
+[kafka]
+"group.id" = "bench-$suffix"
+[topics]
+clickstream = "clickstream-$suffix"
+email = "email-$suffix"
+crm = "crm-$suffix"
+trigger_prefix = "triggers-$suffix."
+suppressed = "suppressed-$suffix"
+sessions = "sessions-$suffix"
+outcomes = "outcomes-$suffix"
+dead_letters = "dlq-$suffix"
+changelog = "changelog-$suffix"
+TOML
+
+case "$broker" in
+  tansu)
+    command -v tansu >/dev/null || cargo install tansu --locked --features dynostore,libsql
+    port=$(free_port)
+    tansu broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+      --storage-engine memory://tansu/ >"$work/tansu.log" 2>&1 &
+    pids+=($!)
+    brokers="127.0.0.1:$port"
+    sleep 1
+    "$nudge" topics create --brokers "$brokers" --partitions "$partitions" --config "$work/nudge.toml" >/dev/null
+    ;;
+  dev)
+    "$nudge" dev-broker --partitions "$partitions" --config "$work/nudge.toml" >"$work/dev.out" 2>/dev/null &
+    pids+=($!)
+    for _ in $(seq 1 50); do grep -q bootstrap "$work/dev.out" 2>/dev/null && break; sleep 0.1; done
+    brokers=$(sed -n 's/bootstrap.servers=//p' "$work/dev.out")
+    ;;
+  *) echo "BROKER is tansu or dev" >&2; exit 2 ;;
+esac
+
+"$nudge" produce --input "$work/data" --brokers "$brokers" --config "$work/nudge.toml" 2>/dev/null
+
+read -r base_n base_s base_cpu _ < <(target/release/consume-baseline "$brokers" "$total" \
+  "clickstream-$suffix" "email-$suffix" "crm-$suffix")
+
+mport=$(free_port)
+RUST_LOG=warn "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
+  --metrics-listen "127.0.0.1:$mport" --instance-id bench &
+run_pid=$!
+pids+=($run_pid)
+until [ "$(metric "$mport" nudge_events_consumed_total 2>/dev/null || echo 0)" -gt 0 ]; do sleep 0.02; done
+t0=$(date +%s.%N); c0=$(cpu_of "$run_pid")
+if [ -n "${PROFILE:-}" ]; then
+  perf record -F 999 -g -o "$PROFILE" -p "$run_pid" >/dev/null 2>&1 &
+  pids+=($!)
+fi
+until [ "$(metric "$mport" nudge_events_consumed_total)" -ge "$total" ]; do sleep 0.05; done
+t1=$(date +%s.%N); c1=$(cpu_of "$run_pid")
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$run_pid/status")
+customers_live=$(metric "$mport" nudge_active_customers)
+changelog=$(metric "$mport" nudge_changelog_records_total)
+outputs=$(metric "$mport" nudge_output_records_total)
+echo "changelog records written: $changelog, output records: $outputs"
+kill -TERM "$run_pid"; wait "$run_pid" || true
+
+python3 - "$total" "$base_s" "$base_cpu" "$t0" "$t1" "$c0" "$c1" "$rss_kb" "$customers_live" \
+  "$broker" "$guarantee" "$partitions" "$threads" <<'PY'
+import sys
+n, bs, bc, t0, t1, c0, c1, rss, cust = map(float, sys.argv[1:10])
+broker, guarantee, parts, threads = sys.argv[10:14]
+base_rate = n / bs
+run_s = t1 - t0
+run_rate = n / run_s
+print(f"broker={broker} guarantee={guarantee} partitions={parts} threads={threads} records={int(n)}")
+print(f"plain consume + JSON parse: {base_rate:,.0f} records/s ({bc / n * 1e6:.2f} us CPU per record)")
+print(f"nudge run:                  {run_rate:,.0f} records/s ({(c1 - c0) / n * 1e6:.2f} us CPU per record)")
+print(f"ratio nudge / plain: {run_rate / base_rate:.2%}")
+print(f"peak RSS {rss / 1024:.0f} MiB with {int(cust):,} customers in state")
+PY
