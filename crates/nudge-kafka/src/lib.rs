@@ -11,6 +11,7 @@
 //! - `sink`: producing outputs, dead letters and changelog records, with back-pressure.
 //! - [`watermark`]: per-task event-time progress.
 //! - [`topics`]: names, creation, the co-partitioning check.
+//! - `registry`: output schema ids from a schema registry.
 //! - [`mock`]: hosting librdkafka's mock cluster (`nudge demo`, `nudge dev-broker`).
 //! - [`config`]: `[runtime]`, `[kafka]`, `[topics]`, `[input]`, `[output]`, `[state]`,
 //!   `[metrics]`.
@@ -22,6 +23,7 @@ pub mod config;
 mod context;
 pub mod error;
 pub mod mock;
+mod registry;
 mod sink;
 mod stream;
 mod tally;
@@ -147,6 +149,10 @@ pub fn run(engine: EngineConfig, run: RunConfig, handles: RunHandles) -> Result<
     }
     let topics = Topics::new(&run.topics);
     let partitions = topics::check_copartitioned(&client, &topics)?;
+    let schema_ids = match (&run.output.format, &run.output.schema_registry_url) {
+        (config::Format::Avro, Some(url)) => registry::register_outputs(url, &topics)?,
+        _ => SchemaIds::default(),
+    };
     let threads = run.threads();
     tracing::info!(partitions, threads, guarantee = ?run.runtime.processing_guarantee, "starting");
     let shared = Arc::new(Shared {
@@ -157,7 +163,7 @@ pub fn run(engine: EngineConfig, run: RunConfig, handles: RunHandles) -> Result<
         shutdown: handles.shutdown.clone(),
         metrics: handles.metrics,
         health: handles.health,
-        schema_ids: SchemaIds::default(),
+        schema_ids,
         started: std::time::Instant::now(),
         restoring: AtomicUsize::new(0),
         per_thread: Mutex::new(vec![ThreadStatus::default(); threads]),

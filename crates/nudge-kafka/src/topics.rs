@@ -62,6 +62,28 @@ impl Topics {
         }
     }
 
+    /// The topics emitted triggers go to (one, or one per type).
+    pub fn trigger_topics(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.triggers.iter().map(String::as_str).collect();
+        all.dedup();
+        all
+    }
+
+    /// The topic of suppressed candidates.
+    pub fn suppressed(&self) -> &str {
+        &self.cfg.suppressed
+    }
+
+    /// The topic of session summaries.
+    pub fn sessions(&self) -> &str {
+        &self.cfg.sessions
+    }
+
+    /// The topic of trigger outcomes.
+    pub fn outcomes(&self) -> &str {
+        &self.cfg.outcomes
+    }
+
     /// The dead-letter topic.
     pub fn dead_letters(&self) -> &str {
         &self.cfg.dead_letters
@@ -74,7 +96,7 @@ impl Topics {
 
     /// Every output topic (deduplicated, in a stable order).
     pub fn outputs(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = self.triggers.iter().map(String::as_str).collect();
+        let mut all = self.trigger_topics();
         all.extend([
             self.cfg.suppressed.as_str(),
             self.cfg.sessions.as_str(),
