@@ -102,6 +102,18 @@ outputs=$(metric "$mport" nudge_output_records_total)
 echo "changelog records written: $changelog, output records: $outputs"
 kill -TERM "$run_pid"; wait "$run_pid" || true
 
+# Restore: a fresh process rebuilds every task from the changelog before it is ready.
+RUST_LOG=warn "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
+  --metrics-listen "127.0.0.1:$mport" --instance-id bench &
+run_pid=$!
+pids+=($run_pid)
+r0=$(date +%s.%N)
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/readyz")" = 200 ]; do sleep 0.05; done
+r1=$(date +%s.%N)
+restored=$(metric "$mport" nudge_restored_customers_total)
+kill -TERM "$run_pid"; wait "$run_pid" || true
+python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[3]); print(f'restore: {n:,} customers ready in {t:.2f} s from start ({n/t:,.0f} customers/s, process start included)')" "$r0" "$r1" "$restored"
+
 python3 - "$total" "$base_s" "$base_cpu" "$t0" "$t1" "$c0" "$c1" "$rss_kb" "$customers_live" \
   "$broker" "$guarantee" "$partitions" "$threads" <<'PY'
 import sys
