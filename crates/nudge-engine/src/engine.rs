@@ -1,10 +1,10 @@
 //! The engine: all customers of one task, their timer index, and the changelog bookkeeping.
 
 use nudge_events::{Event, Output, Ts};
-use rustc_hash::FxHashMap;
 
 use crate::config::EngineConfig;
 use crate::customer::{next_timer, Customer};
+use crate::index::Index;
 use crate::key::Key;
 use crate::slab::Slab;
 use crate::state::CustomerState;
@@ -27,7 +27,7 @@ pub struct Engine {
     cfg: EngineConfig,
     slots: Slab<Slot>,
     free: Vec<u32>,
-    index: FxHashMap<Key, u32>,
+    index: Index,
     /// Each customer's earliest pending timer, by (due time, slot).
     timers: Timers,
     dirty: Vec<u32>,
@@ -44,7 +44,7 @@ impl Engine {
             cfg,
             slots: Slab::default(),
             free: Vec::new(),
-            index: FxHashMap::default(),
+            index: Index::default(),
             timers: Timers::default(),
             dirty: Vec::new(),
             removed: Vec::new(),
@@ -75,7 +75,8 @@ impl Engine {
 
     /// A customer's state, if the engine has any.
     pub fn state(&self, key: &str) -> Option<&CustomerState> {
-        self.lookup(key)
+        self.index
+            .get(key)
             .map(|slot| &self.slots[slot as usize].state)
     }
 
@@ -119,7 +120,7 @@ impl Engine {
                 self.reindex(slot);
             }
             None => {
-                if let Some(slot) = self.lookup(key) {
+                if let Some(slot) = self.index.get(key) {
                     self.release(slot);
                 }
             }
@@ -132,8 +133,7 @@ impl Engine {
         let horizon = self.watermark.plus(-ttl_ms);
         let idle: Vec<u32> = self
             .index
-            .values()
-            .copied()
+            .slots()
             .filter(|&slot| self.slots[slot as usize].state.last_seen < horizon)
             .collect();
         for &slot in &idle {
@@ -159,16 +159,12 @@ impl Engine {
         }
     }
 
-    fn lookup(&self, key: &str) -> Option<u32> {
-        match Key::inline(key) {
-            Some(inline) => self.index.get(&inline),
-            None => self.index.get(key),
-        }
-        .copied()
-    }
-
     fn slot_for(&mut self, key: &str) -> u32 {
-        if let Some(slot) = self.lookup(key) {
+        let slots = &self.slots;
+        let found = self
+            .index
+            .find(key, |slot, key| slots[slot as usize].key == *key);
+        if let Some(slot) = found {
             return slot;
         }
         let key = Key::new(key);
@@ -198,7 +194,7 @@ impl Engine {
         self.open_sessions -= usize::from(s.state.session.is_some());
         s.dirty = false;
         s.state = CustomerState::default();
-        self.index.remove(&s.key);
+        self.index.remove(&s.key, slot);
         self.free.push(slot);
     }
 

@@ -9,6 +9,7 @@
 //! - [`state`]: the serializable per-customer state.
 //! - [`config`]: the `[session]`, `[detectors]` and `[policy]` tables of `nudge.toml`.
 //! - `ids`: stable hashes for trigger ids, session ids and holdout assignment.
+//! - `index`: customer id to slot, with a cache of recent lookups.
 //! - `key`: customer ids stored inline in the index when short.
 //! - `slab`: the customer slots, in chunks that never move.
 //! - `timers`: the timer index, a lazily pruned heap of (due time, slot).
@@ -17,6 +18,7 @@ pub mod config;
 mod customer;
 pub mod engine;
 mod ids;
+mod index;
 mod key;
 mod policy;
 mod slab;

@@ -26,12 +26,38 @@ use nudge_events::Ts;
 /// tests, so that they rebuild often).
 const SLACK: usize = if cfg!(test) { 16 } else { 1024 };
 
+/// How far past the watermark entries go into the heap; later ones wait in a plain list.
+const NEAR_MS: i64 = if cfg!(test) { 200 } else { 3_600_000 };
+
 /// Pending timers of all slots, earliest (due time, slot) first.
-#[derive(Default)]
+///
+/// Most timers are days away (re-engagement), and only deepen a heap that is popped for the
+/// next minutes, so entries due after `horizon` wait unordered in `far` until the watermark
+/// passes the horizon, which then moves [`NEAR_MS`] past it: at most one pass over `far` per
+/// hour of event time.
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(Ts, u32)>>,
+    /// Entries due up to `horizon` (and some later ones).
+    near: BinaryHeap<Reverse<(Ts, u32)>>,
+    /// Entries due after `horizon`, in no order.
+    far: Vec<(Ts, u32)>,
+    /// The earliest time in `far`.
+    far_min: Ts,
+    /// Only moves forward.
+    horizon: Ts,
     /// Slots with a due time.
     live: usize,
+}
+
+impl Default for Timers {
+    fn default() -> Timers {
+        Timers {
+            near: BinaryHeap::new(),
+            far: Vec::new(),
+            far_min: Ts(i64::MAX),
+            horizon: Ts(i64::MIN),
+            live: 0,
+        }
+    }
 }
 
 impl Timers {
@@ -41,7 +67,7 @@ impl Timers {
         match (old, new) {
             // Later (or the same): the entry that stood for `old` stands for `new` too.
             (Some(old), Some(new)) if new >= old => {}
-            (_, Some(new)) => self.heap.push(Reverse((new, slot))),
+            (_, Some(new)) => self.push(new, slot),
             (_, None) => {}
         }
     }
@@ -50,7 +76,13 @@ impl Timers {
     /// returns the slot, reading due times through `due`. Its entry is gone: the caller must
     /// record `moved(slot, due, None)` before firing it, then the next due time as usual.
     pub fn pop_before(&mut self, limit: Ts, due: impl Fn(u32) -> Option<Ts>) -> Option<u32> {
-        while let Some(mut top) = self.heap.peek_mut() {
+        // Every entry before `limit` must be in `near`, and a placeholder put back before
+        // `limit` must stay there: so the horizon first moves past `limit`.
+        if self.horizon < limit {
+            self.draw_near(limit);
+        }
+        loop {
+            let mut top = self.near.peek_mut()?;
             let Reverse((t, slot)) = *top;
             if t >= limit {
                 return None;
@@ -61,30 +93,70 @@ impl Timers {
                     return Some(slot);
                 }
                 // A placeholder: put it back at the due time (one sift instead of two).
-                Some(d) if d > t => *top = Reverse((d, slot)),
+                Some(d) if d > t && d <= self.horizon => *top = Reverse((d, slot)),
+                Some(d) if d > t => {
+                    PeekMut::pop(top);
+                    self.push(d, slot);
+                }
                 _ => {
                     PeekMut::pop(top);
                 }
             }
         }
-        None
     }
 
-    /// Whether stale entries outnumber live ones (plus slack) and the heap has outgrown the
+    /// Whether stale entries outnumber live ones (plus slack) and the index has outgrown the
     /// `slots`. Rebuilding then keeps memory within a small multiple of the live timers or
     /// the slots, and each O(slots) rebuild is paid for by at least half as many pushes.
     pub fn bloated(&self, slots: usize) -> bool {
-        let len = self.heap.len();
+        let len = self.near.len() + self.far.len();
         len > 2 * self.live + SLACK && len > slots
     }
 
     /// Replaces the entries with exactly the live `timers`, as (due time, slot).
     pub fn rebuild(&mut self, timers: impl Iterator<Item = (Ts, u32)>) {
-        let mut entries = std::mem::take(&mut self.heap).into_vec();
-        entries.clear();
-        entries.extend(timers.map(Reverse));
-        self.live = entries.len();
-        self.heap = BinaryHeap::from(entries);
+        let mut near = std::mem::take(&mut self.near).into_vec();
+        near.clear();
+        self.far.clear();
+        self.far_min = Ts(i64::MAX);
+        for (t, slot) in timers {
+            if t <= self.horizon {
+                near.push(Reverse((t, slot)));
+            } else {
+                self.far.push((t, slot));
+                self.far_min = self.far_min.min(t);
+            }
+        }
+        self.live = near.len() + self.far.len();
+        self.near = BinaryHeap::from(near);
+    }
+
+    fn push(&mut self, t: Ts, slot: u32) {
+        if t <= self.horizon {
+            self.near.push(Reverse((t, slot)));
+        } else {
+            self.far.push((t, slot));
+            self.far_min = self.far_min.min(t);
+        }
+    }
+
+    /// Moves the horizon to [`NEAR_MS`] past `limit` and the entries it now covers to `near`.
+    fn draw_near(&mut self, limit: Ts) {
+        self.horizon = self.horizon.max(limit.plus(NEAR_MS));
+        if self.far_min > self.horizon {
+            return;
+        }
+        let (near, horizon) = (&mut self.near, self.horizon);
+        let mut far_min = Ts(i64::MAX);
+        self.far.retain(|&(t, slot)| {
+            if t <= horizon {
+                near.push(Reverse((t, slot)));
+                return false;
+            }
+            far_min = far_min.min(t);
+            true
+        });
+        self.far_min = far_min;
     }
 }
 
@@ -149,7 +221,8 @@ mod tests {
                 assert!(set.first().is_none_or(|&(t, _)| t >= Ts(limit)));
             }
             assert_eq!(timers.live, set.len());
-            assert!(timers.heap.len() <= 2 * 300 + SLACK + 1);
+            assert!(timers.near.len() + timers.far.len() <= 2 * 300 + SLACK + 1);
+            assert!(timers.far.iter().all(|&(t, _)| t > timers.horizon));
         }
         rebuilds
     }
