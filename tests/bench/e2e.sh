@@ -103,7 +103,7 @@ echo "changelog records written: $changelog, output records: $outputs"
 kill -TERM "$run_pid"; wait "$run_pid" || true
 
 # Restore: a fresh process rebuilds every task from the changelog before it is ready.
-RUST_LOG=warn "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
+RUST_LOG=${RESTORE_LOG:-warn} "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
   --metrics-listen "127.0.0.1:$mport" --instance-id bench &
 run_pid=$!
 pids+=($run_pid)

@@ -1,6 +1,7 @@
 //! A task: one partition number of the co-partitioned inputs, with its engine, watermarks,
 //! input offsets, and the changelog partition that backs its state.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nudge_engine::{Engine, EngineConfig};
@@ -8,6 +9,7 @@ use nudge_events::{Source, Ts};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use crate::align::Aligner;
@@ -55,9 +57,34 @@ impl Task {
 
 /// The changelog reader's context: reaching the end of the partition is how a restore ends,
 /// not an error worth a log line.
-struct RestoreContext;
+#[derive(Default)]
+struct RestoreContext {
+    /// High watermark and last stable offset of the partition, from the latest statistics.
+    ends: Mutex<Option<(i64, i64)>>,
+}
+
+impl RestoreContext {
+    /// Whether the partition has a transaction not yet committed or aborted (its last stable
+    /// offset trails its high watermark), as of the latest statistics.
+    fn transaction_pending(&self) -> bool {
+        let ends = *self.ends.lock().unwrap_or_else(|p| p.into_inner());
+        ends.is_some_and(|(high, stable)| stable >= 0 && stable < high)
+    }
+}
 
 impl ClientContext for RestoreContext {
+    fn stats(&self, stats: Statistics) {
+        let ends = stats
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.iter())
+            .find(|(p, part)| **p >= 0 && part.hi_offset >= 0)
+            .map(|(_, part)| (part.hi_offset, part.ls_offset));
+        if let Some(ends) = ends {
+            *self.ends.lock().unwrap_or_else(|p| p.into_inner()) = Some(ends);
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         let end_of_partition = matches!(
             error,
@@ -89,11 +116,12 @@ pub fn restore(
     cfg.set("group.id", group)
         .set("enable.partition.eof", "true")
         .set("fetch.wait.max.ms", "20")
+        .set("statistics.interval.ms", "100")
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest");
     let consumer: BaseConsumer<RestoreContext> = cfg
-        .create_with_context(RestoreContext)
+        .create_with_context(RestoreContext::default())
         .context(|| "creating the changelog reader".into())?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(changelog, partition, Offset::Beginning)
@@ -123,31 +151,15 @@ pub fn restore(
             }
             Some(Err(KafkaError::PartitionEOF(_))) => {
                 // End of what read_committed may read. If a transaction on the partition is
-                // still open or its commit marker not yet written (a previous owner committing
-                // as it left), the high watermark is further: wait for it, or this task would
-                // miss that owner's last state and checkpoint.
-                let (low, high) = consumer
-                    .fetch_watermarks(changelog, partition, Duration::from_secs(10))
-                    .context(|| format!("reading the end of {changelog}[{partition}]"))?;
-                // Nothing delivered yet leaves the position unset: the start of the log.
-                let position = consumer
-                    .position()
-                    .ok()
-                    .and_then(
-                        |tpl| match tpl.find_partition(changelog, partition)?.offset() {
-                            Offset::Offset(n) => Some(n),
-                            _ => None,
-                        },
-                    )
-                    .unwrap_or(low);
-                if position >= high {
+                // still open, or its commit marker not yet written (a previous owner committing
+                // as it left), more may become readable: wait for it, or this task would miss
+                // that owner's last state and checkpoint.
+                if !consumer.context().transaction_pending() {
                     break;
                 }
                 if started.elapsed() > settle_limit {
                     tracing::warn!(
                         partition,
-                        position,
-                        high,
                         "changelog has an unfinished transaction; restoring what is committed"
                     );
                     break;
