@@ -20,7 +20,6 @@ use nudge_kafka::{Clock, RunHandles, Topics};
 use nudge_metrics::{names, Health, Metrics};
 use nudge_sim::{Sim, SimConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
@@ -547,7 +546,7 @@ fn produce(
                 .key(event.key())
                 .payload(&buf[..])
                 .timestamp(now.millis());
-            send(producer, record)?;
+            crate::produce::send(producer, record)?;
             demo.produced[source as usize].fetch_add(1, Ordering::Relaxed);
         }
         producer.poll(Duration::ZERO);
@@ -563,20 +562,6 @@ fn produce(
     match producer.context().failed.load(Ordering::Relaxed) {
         0 => Ok(()),
         n => bail!("{n} records were not delivered"),
-    }
-}
-
-/// Sends one record, waiting while the local queue is full.
-fn send(producer: &BaseProducer<Deliveries>, mut record: BaseRecord<'_, str, [u8]>) -> Result<()> {
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                producer.poll(Duration::from_millis(10));
-                record = back;
-            }
-            Err((e, _)) => return Err(e).context("producing"),
-        }
     }
 }
 

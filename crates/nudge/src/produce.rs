@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use nudge_events::{json, Source, Ts};
 use nudge_kafka::Topics;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
 use crate::config::Config;
 use crate::live::producer_config;
@@ -84,7 +84,14 @@ pub fn run(cfg: &Config, input: &Path) -> Result<()> {
     Ok(())
 }
 
-fn send(producer: &BaseProducer, mut record: BaseRecord<'_, str, [u8]>) -> Result<()> {
+/// Sends one record, waiting while the local queue is full.
+pub(crate) fn send<C>(
+    producer: &BaseProducer<C>,
+    mut record: BaseRecord<'_, str, [u8]>,
+) -> Result<()>
+where
+    C: ProducerContext<DeliveryOpaque = ()>,
+{
     loop {
         match producer.send(record) {
             Ok(()) => return Ok(()),
