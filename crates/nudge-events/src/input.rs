@@ -141,6 +141,25 @@ pub struct ClickEvent {
     pub utm: Option<Utm>,
 }
 
+impl ClickEvent {
+    /// A record of `kind` at `ts` for `customer`, every optional field empty.
+    pub fn new(customer: &str, kind: ClickType, ts: Ts) -> ClickEvent {
+        ClickEvent {
+            event_id: None,
+            customer_id: Some(customer.to_owned()),
+            anonymous_id: None,
+            kind,
+            ts,
+            device: None,
+            page: None,
+            product: None,
+            checkout_step: None,
+            order: None,
+            utm: None,
+        }
+    }
+}
+
 /// Email engagement event types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

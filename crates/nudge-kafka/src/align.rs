@@ -138,19 +138,11 @@ mod tests {
     use nudge_events::{ClickEvent, ClickType, EmailEvent, EmailType};
 
     fn click(ts: i64) -> Item {
-        Item::Event(Event::Click(ClickEvent {
-            event_id: None,
-            customer_id: Some("c".into()),
-            anonymous_id: None,
-            kind: ClickType::PageView,
-            ts: Ts(ts),
-            device: None,
-            page: None,
-            product: None,
-            checkout_step: None,
-            order: None,
-            utm: None,
-        }))
+        Item::Event(Event::Click(ClickEvent::new(
+            "c",
+            ClickType::PageView,
+            Ts(ts),
+        )))
     }
 
     fn email(ts: i64) -> Item {

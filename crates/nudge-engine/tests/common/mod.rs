@@ -18,19 +18,7 @@ pub fn at(hms: &str) -> Ts {
 }
 
 pub fn click(customer: &str, kind: ClickType, ts: Ts) -> ClickEvent {
-    ClickEvent {
-        event_id: None,
-        customer_id: Some(customer.to_owned()),
-        anonymous_id: None,
-        kind,
-        ts,
-        device: None,
-        page: None,
-        product: None,
-        checkout_step: None,
-        order: None,
-        utm: None,
-    }
+    ClickEvent::new(customer, kind, ts)
 }
 
 pub trait ClickExt {

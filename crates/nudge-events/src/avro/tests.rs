@@ -57,17 +57,9 @@ fn full_click() -> ClickEvent {
 /// Every optional field `None` except the key, which the decoder requires.
 fn bare_click() -> ClickEvent {
     ClickEvent {
-        event_id: None,
         customer_id: None,
         anonymous_id: s("a1"),
-        kind: ClickType::PageView,
-        ts: T0,
-        device: None,
-        page: None,
-        product: None,
-        checkout_step: None,
-        order: None,
-        utm: None,
+        ..ClickEvent::new("", ClickType::PageView, T0)
     }
 }
 
