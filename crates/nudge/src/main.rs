@@ -15,6 +15,7 @@ mod live;
 mod produce;
 mod replay;
 mod simulate;
+mod traffic;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,21 +79,39 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Simulate customer journeys (buyers, cart and checkout abandoners, browsers, lapsing
-    /// customers, unsubscribers) and write the traffic as NDJSON files.
+    /// customers, unsubscribers): NDJSON files with --out, or live traffic into Kafka with
+    /// --brokers.
     Simulate {
         /// Directory for crm.ndjson, email.ndjson and clickstream.ndjson.
+        #[arg(long, required_unless_present = "brokers", conflicts_with = "brokers")]
+        out: Option<PathBuf>,
+        /// Produce live to the input topics of this Kafka, keyed by customer id.
         #[arg(long)]
-        out: PathBuf,
+        brokers: Option<String>,
+        /// With --brokers: configuration for the topic names and client settings.
+        #[arg(long, requires = "brokers")]
+        config: Option<PathBuf>,
         #[arg(long, default_value_t = 1000)]
         customers: u32,
-        /// Span of simulated event time, e.g. "24h".
-        #[arg(long, default_value = "24h")]
-        duration: nudge_engine::Dur,
+        /// Files: span of simulated event time (default 24h). Live: wall-clock time to run
+        /// for (default: until stopped).
+        #[arg(long)]
+        duration: Option<nudge_engine::Dur>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Start at midnight UTC this many days ago (default: 2026-11-30).
-        #[arg(long)]
+        /// Files: start at midnight UTC this many days ago (default: 2026-11-30).
+        #[arg(long, conflicts_with = "brokers")]
         days_ago: Option<i64>,
+        /// Live: at most this many records per wall-clock second.
+        #[arg(long, default_value_t = 10_000, requires = "brokers")]
+        rate: u32,
+        /// Live: journey time per wall-clock time (above 1, event times run ahead of the
+        /// wall clock: for load tests, not for trigger delays).
+        #[arg(long, default_value_t = 1.0, requires = "brokers")]
+        speed: f64,
+        /// Live: journey time before now, produced first at --rate.
+        #[arg(long, default_value = "0s", requires = "brokers")]
+        history: nudge_engine::Dur,
     },
     /// Try Nudge with no Kafka installed: a mock cluster in this process, simulated customers
     /// producing live on a fast clock, the pipeline, and each trigger printed as it fires.
@@ -205,17 +224,40 @@ fn main() -> ExitCode {
         }),
         Command::Simulate {
             out,
+            brokers,
+            config,
             customers,
             duration,
             seed,
             days_ago,
-        } => simulate::to_files(&simulate::Options {
-            out: &out,
-            customers,
-            duration_ms: duration.millis(),
-            seed,
-            days_ago,
-        }),
+            rate,
+            speed,
+            history,
+        } => match (out, brokers) {
+            (Some(out), _) => simulate::to_files(&simulate::Options {
+                out: &out,
+                customers,
+                duration_ms: duration.map_or(simulate::DAY_MS, |d| d.millis()),
+                seed,
+                days_ago,
+            }),
+            (None, brokers) => config::load_or_default(config.as_deref()).and_then(|mut cfg| {
+                if let Some(b) = brokers {
+                    cfg.run.kafka.set("bootstrap.servers", b);
+                }
+                simulate::live(
+                    &cfg,
+                    &simulate::Live {
+                        customers,
+                        rate,
+                        duration_ms: duration.map(|d| d.millis()),
+                        seed,
+                        speed,
+                        history_ms: history.millis(),
+                    },
+                )
+            }),
+        },
         Command::Demo {
             customers,
             rate,

@@ -1,16 +1,27 @@
-//! `nudge simulate --out DIR`: the journey simulator's traffic as NDJSON files, for replays,
-//! tests and benchmarks.
+//! `nudge simulate`: the journey simulator's traffic, as NDJSON files (`--out DIR`) for
+//! replays, tests and benchmarks, or live into Kafka (`--brokers`) for compose files and load
+//! tests.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use nudge_engine::Dur;
 use nudge_events::{Source, Ts};
+use nudge_kafka::{Clock, Topics};
 use nudge_sim::{render, Sim, SimConfig};
+use rdkafka::producer::BaseProducer;
 
-const DAY_MS: i64 = 86_400_000;
+use crate::config::Config;
+use crate::live::{producer_config, shutdown_flag};
+use crate::traffic::{self, Counts, Deliveries, Traffic};
+
+pub const DAY_MS: i64 = 86_400_000;
+/// How often live traffic prints a status line.
+const STATUS_EVERY: Duration = Duration::from_secs(10);
 
 /// What to simulate.
 pub struct Options<'a> {
@@ -32,9 +43,7 @@ pub fn to_files(opts: &Options) -> Result<()> {
         ..SimConfig::default()
     };
     if let Some(days) = opts.days_ago {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now = traffic::now_ms();
         cfg.start = Ts((now / DAY_MS - days) * DAY_MS);
     }
     let end = cfg.start.plus(opts.duration_ms);
@@ -67,4 +76,99 @@ pub fn to_files(opts: &Options) -> Result<()> {
         opts.out.display()
     );
     Ok(())
+}
+
+/// What `nudge simulate --brokers` produces.
+pub struct Live {
+    pub customers: u32,
+    /// At most this many records per wall-clock second.
+    pub rate: u32,
+    /// Wall-clock time to run for; `None` runs until SIGINT or SIGTERM.
+    pub duration_ms: Option<i64>,
+    pub seed: u64,
+    /// Journey time per wall-clock time.
+    pub speed: f64,
+    /// Journey time before now, produced first.
+    pub history_ms: i64,
+}
+
+/// Produces live traffic to the input topics until `--duration` has passed or a signal.
+pub fn live(cfg: &Config, opts: &Live) -> Result<()> {
+    if opts.customers == 0 || opts.rate == 0 || opts.duration_ms.is_some_and(|d| d <= 0) {
+        bail!("--customers, --rate and --duration must be more than zero");
+    }
+    if !(opts.speed.is_finite() && opts.speed > 0.0) {
+        bail!("--speed must be a positive number");
+    }
+    if opts.history_ms < 0 {
+        bail!("--history must not be negative");
+    }
+    if cfg.run.kafka.get("bootstrap.servers").is_none() {
+        bail!("no brokers: pass --brokers or set [kafka] \"bootstrap.servers\"");
+    }
+    let interrupted = shutdown_flag()?;
+    let producer: BaseProducer<Deliveries> = producer_config(cfg)
+        .set("linger.ms", "5")
+        .set("enable.idempotence", "true")
+        .create_with_context(Deliveries::default())
+        .context("creating the producer")?;
+    let topics = Topics::new(&cfg.run.topics);
+    let now = traffic::this_second();
+    let sim = Sim::new(SimConfig {
+        seed: opts.seed,
+        customers: opts.customers,
+        start: now.plus(-opts.history_ms),
+        ..SimConfig::default()
+    });
+    let started = Instant::now();
+    let counts = Counts::default();
+    let traffic = Traffic {
+        producer: &producer,
+        topics: &topics,
+        clock: Clock::Scaled {
+            wall_origin: started,
+            event_origin: now,
+            speed: opts.speed,
+        },
+        rate: opts.rate,
+        partition_budget: None,
+        counts: &counts,
+    };
+    eprintln!(
+        "nudge simulate: {} customers to {} at most {} records/s, journey time {}x the wall \
+         clock, {} of history first; {}",
+        opts.customers,
+        cfg.run.kafka.get("bootstrap.servers").unwrap_or_default(),
+        opts.rate,
+        opts.speed,
+        Dur::from_millis(opts.history_ms),
+        opts.duration_ms.map_or("until stopped".to_owned(), |d| {
+            format!("for {}", Dur::from_millis(d))
+        }),
+    );
+    let end = opts
+        .duration_ms
+        .map(|d| started + Duration::from_millis(d as u64));
+    let mut last_status = (Instant::now(), 0);
+    let result = traffic::produce(sim, &traffic, || {
+        if last_status.0.elapsed() >= STATUS_EVERY {
+            let total = counts.total();
+            let per_s = (total - last_status.1) as f64 / last_status.0.elapsed().as_secs_f64();
+            let behind = counts.behind_ms.load(Ordering::Relaxed);
+            eprintln!(
+                "nudge simulate: {total} records ({per_s:.0}/s), {} behind the clock",
+                Dur::from_millis(behind / 1000 * 1000)
+            );
+            last_status = (Instant::now(), total);
+        }
+        !interrupted.load(Ordering::Relaxed) && end.is_none_or(|end| Instant::now() < end)
+    });
+    let [crm, email, clickstream] = counts.by_source();
+    eprintln!(
+        "nudge simulate: {} records in {:.0} s: {crm} crm, {email} email, {clickstream} \
+         clickstream",
+        crm + email + clickstream,
+        started.elapsed().as_secs_f64()
+    );
+    result
 }
