@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: every test of the workspace (unit, property, golden, and end-to-end
-# against real brokers). Needs only the Rust toolchain: it installs tansu when missing,
+# against real brokers), then the checks of deploy/ and of the report page. Needs only the Rust toolchain: it installs tansu when missing,
 # starts it on a free port for the at-least-once suite, and stops it at the end. The
 # exactly-once suites start their own `nudge dev-broker` processes.
 set -euo pipefail
@@ -33,3 +33,8 @@ export NUDGE_TEST_TANSU="127.0.0.1:${port}"
 # The end-to-end tests run the nudge binary; build it first.
 cargo build -p nudge
 cargo test --workspace "$@"
+
+# The operations kit, checked offline (Kubernetes and compose schemas, the Dockerfile), and
+# the journey report in headless Chromium. Each installs its tools under target/ (and
+# Debian's chromium) when missing.
+tests/report/check.sh

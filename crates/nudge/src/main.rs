@@ -3,7 +3,8 @@
 //! # Layout
 //!
 //! - `config`: loading and checking `nudge.toml`.
-//! - `replay`: `nudge replay`, the engine over files.
+//! - `replay`: `nudge replay`, the engine over files, and `--compare` of two configurations.
+//! - `report`: `nudge report`, the journey report page and its JSON.
 //! - `demo`: `nudge demo`, everything in one process on a mock cluster.
 //! - `live`: `nudge run`, `nudge topics create`, `nudge dev-broker`.
 //! - `produce`: `nudge produce`, NDJSON files into the input topics.
@@ -14,6 +15,7 @@ mod demo;
 mod live;
 mod produce;
 mod replay;
+mod report;
 mod simulate;
 mod traffic;
 
@@ -43,10 +45,35 @@ enum Command {
         /// Configuration file; every key is optional.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Write output records here instead of stdout.
+        /// Write output records here instead of stdout (with --compare: the diff JSON).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also replay under this configuration and compare the triggers of the two (--config,
+        /// or the defaults, is A; this is B): a summary on stdout, the diff in --out.
+        #[arg(long)]
+        compare: Option<PathBuf>,
         /// Input bytes to sort in memory before spilling sorted runs to disk.
+        #[arg(long, default_value_t = 256 << 20, hide = true)]
+        sort_budget: usize,
+    },
+    /// Write the journey report of a replay: funnel, sessions, triggers and their uplift, as
+    /// one self-contained HTML page (and JSON).
+    Report {
+        /// Directory of input files to replay.
+        #[arg(long, required_unless_present = "from", conflicts_with = "from")]
+        input: Option<PathBuf>,
+        /// Read this `nudge replay` output file instead of replaying.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Configuration of the replay (with --from: the one that produced the file).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The HTML page.
+        #[arg(long)]
+        out: PathBuf,
+        /// The same figures as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
         #[arg(long, default_value_t = 256 << 20, hide = true)]
         sort_budget: usize,
     },
@@ -185,6 +212,7 @@ fn main() -> ExitCode {
             input,
             config,
             out,
+            compare: None,
             sort_budget,
         } => config::load_or_default(config.as_deref()).and_then(|cfg| {
             let opts = replay::Options {
@@ -193,6 +221,30 @@ fn main() -> ExitCode {
                 sort_budget,
             };
             replay::run(&opts, cfg.engine)
+        }),
+        Command::Replay {
+            input,
+            config,
+            out,
+            compare: Some(b),
+            sort_budget,
+        } => replay::compare::run(&input, config.as_deref(), &b, out.as_deref(), sort_budget),
+        Command::Report {
+            input,
+            from,
+            config,
+            out,
+            json,
+            sort_budget,
+        } => (config.as_deref().map(config::load).transpose()).and_then(|cfg| {
+            let opts = report::Options {
+                input: input.as_deref(),
+                from: from.as_deref(),
+                out: &out,
+                json: json.as_deref(),
+                sort_budget,
+            };
+            report::run(&opts, cfg.map(|c| c.engine))
         }),
         Command::Check { config } => config::load(&config).map(|_| {
             println!("{}: ok", config.display());

@@ -207,6 +207,8 @@ fn outcome_line(o: &Outcome) -> String {
 
 #[cfg(test)]
 mod tests {
+    use nudge_events::SuppressReason;
+
     use super::*;
 
     fn line_of(json: &str) -> String {

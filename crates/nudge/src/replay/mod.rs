@@ -3,7 +3,12 @@
 //! Records are put in event-time order, and before each record the watermark moves to its
 //! time (the largest read so far), firing every timer due strictly before it. At the end of
 //! input nothing more fires.
+//!
+//! The loop is shared: [`read`] decodes and orders the input once, and [`Input::replay`] runs
+//! one or more engines over it, handing every record and output to an [`Observer`]. Plain
+//! replay writes the outputs; `nudge report` and `--compare` tally them.
 
+pub mod compare;
 mod lines;
 mod order;
 mod sink;
@@ -17,11 +22,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use nudge_engine::{Engine, EngineConfig};
 use nudge_events::error::MAX_RECORD_BYTES;
-use nudge_events::{json, Source};
+use nudge_events::{json, Event, Output, Source};
 
 use lines::LineReader;
 use order::{Keyed, Sorter};
-use sink::{DeadLetter, Sink};
+pub use sink::DeadLetter;
+use sink::Sink;
 use stats::{Progress, Stats};
 
 /// How `nudge replay` runs.
@@ -32,20 +38,37 @@ pub struct Options<'a> {
     pub sort_budget: usize,
 }
 
-/// Replays the input directory and writes every output record to `out` (or stdout).
-pub fn run(opts: &Options, cfg: EngineConfig) -> Result<()> {
-    let started = Instant::now();
-    if !opts.input.is_dir() {
-        bail!("--input {} is not a directory", opts.input.display());
-    }
-    let mut sink = Sink::open(opts.out)?;
+/// Receives a replay as it happens: each valid input record just before the engines apply
+/// it, then the outputs it caused, engine by engine.
+pub trait Observer {
+    /// A valid input record (of any type, known or not).
+    fn on_input(&mut self, _event: &Event) {}
+    /// An output of engine number `engine` (its index in the slice given to the replay).
+    fn on_output(&mut self, engine: usize, output: &Output) -> Result<()>;
+}
+
+/// The decoded input, ready to be replayed in event-time order.
+pub struct Input {
+    sorter: Sorter,
+    records: u64,
+    progress: Progress,
+}
+
+/// Reads `DIR/{crm,email,clickstream}.ndjson` (any may be missing, not all), handing each
+/// malformed line to `dead_letter` as it is read. Returns the input and what reading found.
+pub fn read(
+    dir: &Path,
+    sort_budget: usize,
+    mut dead_letter: impl FnMut(&DeadLetter) -> Result<()>,
+) -> Result<(Input, Stats)> {
+    check_dir(dir)?;
     let mut stats = Stats::default();
     let mut progress = Progress::new(Duration::from_secs(1));
-    let mut sorter = Sorter::new(opts.sort_budget);
+    let mut sorter = Sorter::new(sort_budget);
     let mut found = 0;
     for source in Source::ALL {
         let name = format!("{}.ndjson", source.name());
-        let path = opts.input.join(&name);
+        let path = dir.join(&name);
         if !path.exists() {
             continue;
         }
@@ -85,7 +108,7 @@ pub fn run(opts: &Options, cfg: EngineConfig) -> Result<()> {
                 }
                 Err(error) => {
                     stats.invalid(source, error.kind);
-                    sink.dead_letter(&DeadLetter {
+                    dead_letter(&DeadLetter {
                         source,
                         file: &name,
                         line: &line,
@@ -99,24 +122,75 @@ pub fn run(opts: &Options, cfg: EngineConfig) -> Result<()> {
     if found == 0 {
         bail!(
             "{} holds none of clickstream.ndjson, email.ndjson, crm.ndjson",
-            opts.input.display()
+            dir.display()
         );
     }
     stats.spilled_runs = sorter.spilled_runs();
-    let total = stats.records_read();
-    let mut engine = Engine::new(cfg);
-    let mut outputs = Vec::new();
-    for (applied, record) in sorter.finish()?.enumerate() {
-        let record = record?;
-        engine.advance(record.ts, &mut outputs);
-        engine.apply(&record.event, &mut outputs);
-        for output in outputs.drain(..) {
-            stats.count(&output);
-            sink.output(&output)?;
+    let input = Input {
+        sorter,
+        records: stats.records_read(),
+        progress,
+    };
+    Ok((input, stats))
+}
+
+impl Input {
+    /// Runs every engine over the records in replay order; each record moves every engine's
+    /// watermark, then is applied to each, and `observer` sees the outputs as they come.
+    pub fn replay(mut self, engines: &mut [Engine], observer: &mut dyn Observer) -> Result<()> {
+        let total = self.records;
+        let mut outputs = Vec::new();
+        for (applied, record) in self.sorter.finish()?.enumerate() {
+            let record = record?;
+            observer.on_input(&record.event);
+            for (i, engine) in engines.iter_mut().enumerate() {
+                engine.advance(record.ts, &mut outputs);
+                engine.apply(&record.event, &mut outputs);
+                for output in outputs.drain(..) {
+                    observer.on_output(i, &output)?;
+                }
+            }
+            self.progress
+                .tick(|| format!("applied {} of {total} records", applied + 1));
         }
-        progress.tick(|| format!("applied {} of {total} records", applied + 1));
+        Ok(())
     }
+}
+
+fn check_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("--input {} is not a directory", dir.display());
+    }
+    Ok(())
+}
+
+/// Writes each output as a line and counts it for the summary.
+struct Writer<'a> {
+    sink: &'a mut Sink,
+    stats: &'a mut Stats,
+}
+
+impl Observer for Writer<'_> {
+    fn on_output(&mut self, _engine: usize, output: &Output) -> Result<()> {
+        self.stats.count(output);
+        self.sink.output(output)
+    }
+}
+
+/// Replays the input directory and writes every output record to `out` (or stdout).
+pub fn run(opts: &Options, cfg: EngineConfig) -> Result<()> {
+    let started = Instant::now();
+    // A bad input directory creates no output file.
+    check_dir(opts.input)?;
+    let mut sink = Sink::open(opts.out)?;
+    let (input, mut stats) = read(opts.input, opts.sort_budget, |dl| sink.dead_letter(dl))?;
+    let mut engines = [Engine::new(cfg)];
+    let mut writer = Writer {
+        sink: &mut sink,
+        stats: &mut stats,
+    };
+    input.replay(&mut engines, &mut writer)?;
     sink.finish()?;
-    stats.print(&engine, started.elapsed());
+    stats.print(&engines[0], started.elapsed());
     Ok(())
 }
