@@ -36,5 +36,8 @@ cargo test --workspace "$@"
 
 # The operations kit, checked offline (Kubernetes and compose schemas, the Dockerfile), and
 # the journey report in headless Chromium. Each installs its tools under target/ (and
-# Debian's chromium) when missing.
+# Debian's chromium) when missing; then Prometheus rules, alerts and the dashboard against a
+# real Prometheus server scraping a live `nudge run`.
+tests/deploy/check.sh
 tests/report/check.sh
+tests/ops/check.sh

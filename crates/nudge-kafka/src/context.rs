@@ -51,13 +51,22 @@ impl ClientContext for StreamContext {
     fn stats(&self, stats: Statistics) {
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
-                if *partition < 0 || p.consumer_lag < 0 {
+                // librdkafka's consumer_lag counts from the consumer's committed offset, which
+                // offsets committed in a transaction (exactly-once) never update: count from
+                // the position (the last record handed to us, plus one) instead.
+                let end = if p.ls_offset >= 0 {
+                    p.ls_offset
+                } else {
+                    p.hi_offset
+                };
+                let position = p.app_offset.max(p.committed_offset);
+                if *partition < 0 || end < 0 || position < 0 {
                     continue;
                 }
                 self.metrics
                     .consumer_lag
                     .with_label_values(&[topic.as_str(), &partition.to_string()])
-                    .set(p.consumer_lag);
+                    .set((end - position).max(0));
             }
         }
     }
