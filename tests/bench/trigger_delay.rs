@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use nudge_events::Trigger;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::ClientConfig;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,8 +29,20 @@ fn main() {
         .set("isolation.level", "read_committed")
         .create()
         .expect("consumer");
-    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&topics).expect("subscribe");
+    // Assigned, not subscribed: a group join could take longer than the quiet time that ends
+    // the read.
+    let mut assignment = TopicPartitionList::new();
+    for topic in topics {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("topic metadata");
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            assignment
+                .add_partition_offset(topic, partition.id(), Offset::Beginning)
+                .expect("partition");
+        }
+    }
+    consumer.assign(&assignment).expect("assign");
     let mut delays_ms = Vec::new();
     let (mut unreadable, mut before) = (0, 0);
     let mut last = Instant::now();

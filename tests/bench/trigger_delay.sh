@@ -10,7 +10,8 @@
 # Env: CUSTOMERS (default 200000), HISTORY (default 24h), DURATION (of simulate, default
 # 7m), WARMUP (seconds from simulate's start before due times count, default 180),
 # PARTITIONS (default 16: the mock cluster keeps 100,000 records per partition), LATENESS
-# ([runtime] allowed_lateness, default 5s), GUARANTEE (default exactly_once).
+# ([runtime] allowed_lateness, default 5s), IDLE ([runtime] idle_timeout, default 10s),
+# GUARANTEE (default exactly_once).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,6 +21,7 @@ duration=${DURATION:-7m}
 warmup=${WARMUP:-180}
 partitions=${PARTITIONS:-16}
 lateness=${LATENESS:-5s}
+idle=${IDLE:-10s}
 guarantee=${GUARANTEE:-exactly_once}
 
 cargo build --release -q -p nudge
@@ -36,6 +38,7 @@ cat >"$work/nudge.toml" <<TOML
 processing_guarantee = "$guarantee"
 threads = 1
 allowed_lateness = "$lateness"
+idle_timeout = "$idle"
 [kafka]
 "session.timeout.ms" = "6000"
 [detectors.cart_abandoned]
@@ -64,6 +67,6 @@ since=$(( ($(date +%s) + warmup) * 1000 ))
 kill -TERM "$run_pid"; wait "$run_pid" || true
 
 topics=$(printf 'triggers.%s ' cart_abandoned checkout_abandoned feedback_request browse_abandoned re_engagement)
-echo "trigger delay past due ($guarantee, allowed_lateness $lateness, $customers customers, $history of history, due after ${warmup}s of $duration):"
+echo "trigger delay past due ($guarantee, allowed_lateness $lateness, idle_timeout $idle, $partitions partitions, $customers customers, $history of history, due after ${warmup}s of $duration):"
 # shellcheck disable=SC2086
 target/release/trigger-delay "$brokers" "$since" $topics
