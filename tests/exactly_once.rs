@@ -2,6 +2,7 @@
 //! process, with transactions): outputs read read_committed must equal `nudge replay` on the
 //! same records, through crashes and rebalances.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use nudge_e2e::*;
@@ -148,4 +149,49 @@ fn a_survivor_takes_over_the_partitions_of_a_stopped_member() {
     );
     assert!(survivor.stop());
     assert_matches_replay(&live, &replayed, last);
+}
+
+#[test]
+fn a_member_exports_the_gauges_of_its_own_partitions_only() {
+    let data = tempfile::tempdir().unwrap();
+    simulate(data.path(), 500, 6, 17);
+    let mut s = Scenario::new("[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 1\n");
+    let broker = DevBroker::start(&s.config(), PARTITIONS);
+    s.brokers = broker.bootstrap.clone();
+    s.produce(data.path());
+    let (first_port, second_port) = (free_port(), free_port());
+    // The partitions a member exports the watermark lag and the consumer lag of.
+    let lagging = |port| {
+        let (_, page) = http_get(port, "/metrics");
+        let watermark = metric_label_values(&page, "nudge_watermark_lag_seconds", "partition");
+        let consumer = metric_label_values(&page, "nudge_consumer_lag_records", "partition");
+        if watermark == consumer {
+            watermark
+        } else {
+            BTreeSet::new()
+        }
+    };
+    let first = s.start_with(
+        "first",
+        &["--metrics-listen", &format!("127.0.0.1:{first_port}")],
+    );
+    wait_for(
+        "the first member to export the lags of every partition",
+        Duration::from_secs(60),
+        || lagging(first_port).len() == PARTITIONS as usize,
+    );
+    let second = s.start_with(
+        "second",
+        &["--metrics-listen", &format!("127.0.0.1:{second_port}")],
+    );
+    // The first member hands partitions over, and stops exporting their last values.
+    wait_for(
+        "the members to export the lags of disjoint halves",
+        Duration::from_secs(60),
+        || {
+            let (kept, taken) = (lagging(first_port), lagging(second_port));
+            !kept.is_empty() && !taken.is_empty() && kept.is_disjoint(&taken)
+        },
+    );
+    assert!(second.stop() && first.stop(), "both members stop cleanly");
 }

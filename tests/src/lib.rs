@@ -4,7 +4,7 @@
 //! Every test gets its own topic names and consumer group (a random suffix), so tests can
 //! share a broker.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -514,6 +514,20 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The values a label takes across the series of a metric on a /metrics page.
+pub fn metric_label_values(page: &str, name: &str, label: &str) -> BTreeSet<String> {
+    let prefix = format!("{name}{{");
+    let key = format!("{label}=\"");
+    page.lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|labels| {
+            let from = labels.find(&key)? + key.len();
+            let len = labels[from..].find('"')?;
+            Some(labels[from..from + len].to_owned())
+        })
+        .collect()
 }
 
 /// Sum of every series of a metric on a /metrics page.

@@ -59,8 +59,16 @@ impl ClientContext for StreamContext {
                 } else {
                     p.hi_offset
                 };
-                let position = p.app_offset.max(p.committed_offset);
-                if *partition < 0 || end < 0 || position < 0 {
+                // Until a record is handed over after an assignment, the position is the
+                // fetch position less what waits in the fetch queue.
+                let position = if p.app_offset >= 0 {
+                    p.app_offset
+                } else {
+                    p.next_offset - p.fetchq_cnt
+                };
+                // Only partitions this consumer fetches: the statistics list every partition
+                // of the topics, and keep the position of a revoked one.
+                if *partition < 0 || end < 0 || position < 0 || p.fetch_state != "active" {
                     continue;
                 }
                 self.metrics

@@ -518,11 +518,26 @@ impl Core {
                 tracing::info!(partitions = tpl.count(), "partitions revoked: committing");
                 self.commit(consumer)?;
                 self.tasks.clear();
+                self.forget_gauges(&tpl);
                 consumer.unassign().context(|| "unassigning".into())?;
                 self.publish_gauges();
                 Ok(())
             }
             Rebalance::Assign(tpl) => self.assign(consumer, tpl),
+        }
+    }
+
+    /// Drops the per-partition gauges of revoked partitions, so this process stops exporting
+    /// their last values (the new owner exports its own).
+    fn forget_gauges(&self, tpl: &TopicPartitionList) {
+        let metrics = &self.shared.metrics;
+        for e in tpl.elements() {
+            let partition = e.partition().to_string();
+            // An error only says the series was not there.
+            let _ = metrics.watermark_lag.remove_label_values(&[&partition]);
+            let _ = metrics
+                .consumer_lag
+                .remove_label_values(&[e.topic(), &partition]);
         }
     }
 
