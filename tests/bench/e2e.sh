@@ -111,8 +111,9 @@ r0=$(date +%s.%N)
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/readyz")" = 200 ]; do sleep 0.05; done
 r1=$(date +%s.%N)
 restored=$(metric "$mport" nudge_restored_customers_total)
+restored_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$run_pid/status")
 kill -TERM "$run_pid"; wait "$run_pid" || true
-python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[3]); print(f'restore: {n:,} customers ready in {t:.2f} s from start ({n/t:,.0f} customers/s, process start included)')" "$r0" "$r1" "$restored"
+python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[3]); rss=int(sys.argv[4])/1024; print(f'restore: {n:,} customers ready in {t:.2f} s from start ({n/t:,.0f} customers/s, process start included); RSS then {rss:,.0f} MiB')" "$r0" "$r1" "$restored" "$restored_rss_kb"
 
 python3 - "$total" "$base_s" "$base_cpu" "$t0" "$t1" "$c0" "$c1" "$rss_kb" "$customers_live" \
   "$broker" "$guarantee" "$partitions" "$threads" <<'PY'
