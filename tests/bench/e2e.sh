@@ -7,8 +7,8 @@
 #
 # Env: RECORDS (default 600000), BROKER (tansu | dev), GUARANTEE (at_least_once |
 # exactly_once), PARTITIONS (default 2), THREADS (default 2), COMMIT_INTERVAL (default 100ms),
-# PROFILE (a file: perf record
-# of `nudge run` while it consumes). The dev broker (librdkafka's mock
+# PROFILE (a file: perf record of `nudge run` while it consumes, with DWARF call graphs since
+# release builds keep no frame pointers; read it with `perf report --children`). The dev broker (librdkafka's mock
 # cluster) keeps only 100,000 messages per partition: keep RECORDS/PARTITIONS under that.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -90,7 +90,7 @@ pids+=($run_pid)
 until [ "$(metric "$mport" nudge_events_consumed_total 2>/dev/null || echo 0)" -gt 0 ]; do sleep 0.02; done
 t0=$(date +%s.%N); c0=$(cpu_of "$run_pid")
 if [ -n "${PROFILE:-}" ]; then
-  perf record -F 999 -g -o "$PROFILE" -p "$run_pid" >/dev/null 2>&1 &
+  perf record -F 199 --call-graph dwarf,16384 -o "$PROFILE" -p "$run_pid" >/dev/null 2>&1 &
   pids+=($!)
 fi
 until [ "$(metric "$mport" nudge_events_consumed_total)" -ge "$total" ]; do sleep 0.05; done
