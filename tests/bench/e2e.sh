@@ -20,15 +20,11 @@ partitions=${PARTITIONS:-2}
 threads=${THREADS:-2}
 commit_interval=${COMMIT_INTERVAL:-100ms}
 
-cargo build --release -q -p nudge
+# shellcheck source=tests/bench/common.sh
+. tests/bench/common.sh
+bench_setup bench
 cargo build --release -q -p nudge-e2e --bin consume-baseline
-nudge=target/release/nudge
-work=$(mktemp -d -t nudge-bench.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_of() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m"({|$)" {s += $NF} END {printf "%d\n", s}'; }
 
@@ -68,12 +64,7 @@ case "$broker" in
     sleep 1
     "$nudge" topics create --brokers "$brokers" --partitions "$partitions" --config "$work/nudge.toml" >/dev/null
     ;;
-  dev)
-    "$nudge" dev-broker --partitions "$partitions" --config "$work/nudge.toml" >"$work/dev.out" 2>/dev/null &
-    pids+=($!)
-    for _ in $(seq 1 50); do grep -q bootstrap "$work/dev.out" 2>/dev/null && break; sleep 0.1; done
-    brokers=$(sed -n 's/bootstrap.servers=//p' "$work/dev.out")
-    ;;
+  dev) start_dev_broker "$partitions" ;;
   *) echo "BROKER is tansu or dev" >&2; exit 2 ;;
 esac
 

@@ -24,14 +24,10 @@ lateness=${LATENESS:-5s}
 idle=${IDLE:-10s}
 guarantee=${GUARANTEE:-exactly_once}
 
-cargo build --release -q -p nudge
+# shellcheck source=tests/bench/common.sh
+. tests/bench/common.sh
+bench_setup delay
 cargo build --release -q -p nudge-e2e --bin trigger-delay
-nudge=target/release/nudge
-work=$(mktemp -d -t nudge-delay.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 cat >"$work/nudge.toml" <<TOML
 [runtime]
@@ -49,10 +45,7 @@ after = "2m"
 quiet_hours = { enabled = false }
 TOML
 
-"$nudge" dev-broker --partitions "$partitions" --config "$work/nudge.toml" >"$work/dev.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 1 50); do grep -q bootstrap "$work/dev.out" 2>/dev/null && break; sleep 0.1; done
-brokers=$(sed -n 's/bootstrap.servers=//p' "$work/dev.out")
+start_dev_broker "$partitions"
 
 mport=$(free_port)
 RUST_LOG=warn "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
