@@ -119,7 +119,15 @@ pub struct OpenAttribution {
 impl CustomerState {
     /// Serializes the state for the changelog.
     pub fn to_bytes(&self) -> Result<Vec<u8>, postcard::Error> {
-        postcard::to_stdvec(self)
+        let mut buf = Vec::new();
+        self.encode_into(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Appends the serialized state to `buf`: a reused buffer costs no allocation per state.
+    pub fn encode_into(&self, buf: &mut Vec<u8>) -> Result<(), postcard::Error> {
+        *buf = postcard::to_extend(self, std::mem::take(buf))?;
+        Ok(())
     }
 
     /// Reads a state written by [`CustomerState::to_bytes`].

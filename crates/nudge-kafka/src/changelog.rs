@@ -33,11 +33,9 @@ pub enum Entry {
 pub fn encode_state(state: &CustomerState, buf: &mut Vec<u8>) -> Result<(), Error> {
     buf.clear();
     buf.push(STATE_V1);
-    let body = state
-        .to_bytes()
-        .map_err(|e| Error::Changelog(format!("encoding state: {e}")))?;
-    buf.extend_from_slice(&body);
-    Ok(())
+    state
+        .encode_into(buf)
+        .map_err(|e| Error::Changelog(format!("encoding state: {e}")))
 }
 
 /// The value of a task's checkpoint record.
