@@ -3,16 +3,11 @@
 //! `tests/bench/trigger_delay.sh` runs it after a live run.
 //!
 //! Usage: trigger-delay BROKERS SINCE_MS TOPIC...
-//! Reads every topic from the start (read_committed) until nothing arrives for 3 s, then
-//! prints `triggers N p50 S p90 S p99 S max S` over the triggers due at or after SINCE_MS
-//! (epoch milliseconds: the ones before are the history's, fired as the pipeline caught up).
-
-use std::time::{Duration, Instant};
+//! Reads every topic to its end (read_committed), then prints `triggers N p50 S p90 S p99 S
+//! max S` over the triggers due at or after SINCE_MS (epoch milliseconds: the ones before are
+//! the history's, fired as the pipeline caught up).
 
 use nudge_events::Trigger;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,40 +16,12 @@ fn main() {
         std::process::exit(2);
     };
     let since: i64 = since.parse().expect("SINCE_MS is a number");
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("trigger-delay-{}", std::process::id()))
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .create()
-        .expect("consumer");
-    // Assigned, not subscribed: a group join could take longer than the quiet time that ends
-    // the read.
-    let mut assignment = TopicPartitionList::new();
-    for topic in topics {
-        let metadata = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .expect("topic metadata");
-        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-            assignment
-                .add_partition_offset(topic, partition.id(), Offset::Beginning)
-                .expect("partition");
-        }
-    }
-    consumer.assign(&assignment).expect("assign");
     let mut delays_ms = Vec::new();
     let (mut unreadable, mut before) = (0, 0);
-    let mut last = Instant::now();
-    while last.elapsed() < Duration::from_secs(3) {
-        let Some(Ok(msg)) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        last = Instant::now();
-        let (Some(produced), Ok(t)) = (
-            msg.timestamp().to_millis(),
-            serde_json::from_slice::<Trigger>(msg.payload().unwrap_or_default()),
-        ) else {
+    for record in nudge_e2e::read_all(brokers, topics, true) {
+        let trigger =
+            serde_json::from_slice::<Trigger>(record.value.as_deref().unwrap_or_default());
+        let (Some(produced), Ok(t)) = (record.timestamp, trigger) else {
             unreadable += 1;
             continue;
         };

@@ -254,6 +254,8 @@ pub struct Record {
     pub key: Option<String>,
     pub value: Option<Vec<u8>>,
     pub headers: BTreeMap<String, String>,
+    /// The record's Kafka timestamp (ms since the epoch), if it has one.
+    pub timestamp: Option<i64>,
 }
 
 impl Record {
@@ -310,6 +312,7 @@ pub fn read_all(brokers: &str, topics: &[String], read_committed: bool) -> Vec<R
                 topic: m.topic().to_owned(),
                 key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
                 value: m.payload().map(<[u8]>::to_vec),
+                timestamp: m.timestamp().to_millis(),
                 headers: m
                     .headers()
                     .map(|hs| {
