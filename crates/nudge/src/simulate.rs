@@ -94,15 +94,13 @@ pub struct Live {
 
 /// Produces live traffic to the input topics until `--duration` has passed or a signal.
 pub fn live(cfg: &Config, opts: &Live) -> Result<()> {
-    if opts.customers == 0 || opts.rate == 0 || opts.duration_ms.is_some_and(|d| d <= 0) {
-        bail!("--customers, --rate and --duration must be more than zero");
-    }
-    if !(opts.speed.is_finite() && opts.speed > 0.0) {
-        bail!("--speed must be a positive number");
-    }
-    if opts.history_ms < 0 {
-        bail!("--history must not be negative");
-    }
+    traffic::check_options(
+        opts.customers,
+        opts.rate,
+        opts.duration_ms,
+        opts.speed,
+        opts.history_ms,
+    )?;
     if cfg.run.kafka.get("bootstrap.servers").is_none() {
         bail!("no brokers: pass --brokers or set [kafka] \"bootstrap.servers\"");
     }

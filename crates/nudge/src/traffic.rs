@@ -21,6 +21,27 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The checks `nudge demo` and `nudge simulate --brokers` both make of their options;
+/// `duration_ms` is `None` for "until stopped".
+pub fn check_options(
+    customers: u32,
+    rate: u32,
+    duration_ms: Option<i64>,
+    speed: f64,
+    history_ms: i64,
+) -> Result<()> {
+    if customers == 0 || rate == 0 || duration_ms.is_some_and(|d| d <= 0) {
+        bail!("--customers, --rate and --duration must be more than zero");
+    }
+    if history_ms < 0 {
+        bail!("--history must not be negative");
+    }
+    if !(speed.is_finite() && speed > 0.0) {
+        bail!("--speed must be a positive number");
+    }
+    Ok(())
+}
+
 /// What the producer has done, for status lines and summaries.
 #[derive(Default)]
 pub struct Counts {

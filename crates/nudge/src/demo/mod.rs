@@ -214,15 +214,13 @@ pub fn run(opts: &Options) -> Result<()> {
 }
 
 fn check(opts: &Options) -> Result<()> {
-    if opts.customers == 0 || opts.rate == 0 || opts.duration_ms <= 0 {
-        bail!("--customers, --rate and --duration must be more than zero");
-    }
-    if opts.history_ms < 0 {
-        bail!("--history must not be negative");
-    }
-    if !(opts.speed.is_finite() && opts.speed > 0.0) {
-        bail!("--speed must be a positive number");
-    }
+    traffic::check_options(
+        opts.customers,
+        opts.rate,
+        Some(opts.duration_ms),
+        opts.speed,
+        opts.history_ms,
+    )?;
     if !(1..=64).contains(&opts.partitions) {
         bail!("--partitions must be between 1 and 64");
     }
