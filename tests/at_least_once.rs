@@ -6,11 +6,25 @@ use std::time::Duration;
 
 use nudge_e2e::*;
 
+const ALOS: &str = "[runtime]\nprocessing_guarantee = \"at_least_once\"\nthreads = 2\n";
+
 #[test]
 fn outputs_equal_replay_on_tansu() {
+    outputs_equal_replay_on_tansu_with(ALOS);
+}
+
+/// One record held per input partition: every partition is read only as fast as the
+/// alignment takes its records, and none may be skipped or read twice.
+#[test]
+fn outputs_equal_replay_on_tansu_when_one_record_is_buffered_per_partition() {
+    outputs_equal_replay_on_tansu_with(&format!("{ALOS}buffered_records_per_partition = 1\n"));
+}
+
+/// Outputs of an uninterrupted run with `runtime` (a `[runtime]` table) against replay's.
+fn outputs_equal_replay_on_tansu_with(runtime: &str) {
     let data = tempfile::tempdir().unwrap();
     let last = simulate(data.path(), 400, 24, 5);
-    let mut s = Scenario::new("[runtime]\nprocessing_guarantee = \"at_least_once\"\nthreads = 2\n");
+    let mut s = Scenario::new(runtime);
     s.brokers = tansu();
     s.create_topics(4);
     s.produce(data.path());

@@ -50,11 +50,11 @@ fn replay_count(replayed: &[(String, String, serde_json::Value)]) -> usize {
     replayed.iter().filter(|r| r.0 != "nudge-dlq").count()
 }
 
-#[test]
-fn committed_outputs_equal_replay() {
+/// Outputs of an uninterrupted run with `runtime` (a `[runtime]` table) against replay's.
+fn committed_outputs_equal_replay_with(runtime: &str) {
     let data = tempfile::tempdir().unwrap();
     let last = simulate(data.path(), 400, 24, 7);
-    let mut s = Scenario::new(eos_config());
+    let mut s = Scenario::new(runtime);
     let broker = DevBroker::start(&s.config(), PARTITIONS);
     s.brokers = broker.bootstrap.clone();
     s.produce(data.path());
@@ -63,6 +63,20 @@ fn committed_outputs_equal_replay() {
     let live = settle(&s, replay_count(&replayed));
     assert!(pipeline.stop(), "graceful shutdown on SIGTERM");
     assert_matches_replay(&live, &replayed, last);
+}
+
+#[test]
+fn committed_outputs_equal_replay() {
+    committed_outputs_equal_replay_with(eos_config());
+}
+
+/// One record held per input partition: every partition is read only as fast as the
+/// alignment takes its records, and none may be skipped or read twice.
+#[test]
+fn committed_outputs_equal_replay_when_one_record_is_buffered_per_partition() {
+    committed_outputs_equal_replay_with(
+        "[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 2\nbuffered_records_per_partition = 1\n",
+    );
 }
 
 #[test]

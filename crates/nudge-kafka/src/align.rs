@@ -77,6 +77,11 @@ impl Aligner {
         self.empty_since[i] = None;
     }
 
+    /// Records of `source` waiting for their turn.
+    pub fn queued(&self, source: Source) -> usize {
+        self.queues[source as usize].len()
+    }
+
     /// Counts every queue as empty since `now_ms` (when fetching (re)starts).
     pub fn restart_idle(&mut self, now_ms: i64) {
         for (queue, since) in self.queues.iter().zip(&mut self.empty_since) {

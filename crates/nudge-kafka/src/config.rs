@@ -37,6 +37,11 @@ pub struct RuntimeConfig {
     /// been read to its end, before applying other partitions' records out of event-time
     /// order (a partition read to its end never holds the others up).
     pub max_task_idle: Dur,
+    /// Decoded records a task holds per input partition while they wait for their
+    /// event-time turn. A partition whose queue is full is not read further until it drains
+    /// (librdkafka then stops fetching it at `queued.min.messages`), so memory stays bounded
+    /// while a backlog is read at different speeds on the three inputs.
+    pub buffered_records_per_partition: usize,
     /// How long a graceful shutdown may take to finish the open transaction.
     pub shutdown_timeout: Dur,
 }
@@ -51,6 +56,7 @@ impl Default for RuntimeConfig {
             allowed_lateness: Dur::secs(5),
             idle_timeout: Dur::secs(10),
             max_task_idle: Dur::secs(2),
+            buffered_records_per_partition: 1000,
             shutdown_timeout: Dur::secs(30),
         }
     }
@@ -217,6 +223,12 @@ impl RunConfig {
                 });
             }
         }
+        if self.runtime.buffered_records_per_partition == 0 {
+            return Err(ConfigError {
+                key: "runtime.buffered_records_per_partition".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
         if self.runtime.allowed_lateness.millis() < 0 {
             return Err(ConfigError {
                 key: "runtime.allowed_lateness".into(),
@@ -248,7 +260,7 @@ impl RunConfig {
 }
 
 /// `[kafka]` keys that only consumers take (librdkafka warns when a producer gets them).
-pub const CONSUMER_ONLY: [&str; 8] = [
+pub const CONSUMER_ONLY: [&str; 11] = [
     "group.id",
     "group.instance.id",
     "session.timeout.ms",
@@ -257,4 +269,7 @@ pub const CONSUMER_ONLY: [&str; 8] = [
     "auto.offset.reset",
     "isolation.level",
     "statistics.interval.ms",
+    "queued.min.messages",
+    "queued.max.messages.kbytes",
+    "fetch.queue.backoff.ms",
 ];

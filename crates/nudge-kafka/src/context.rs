@@ -41,6 +41,15 @@ impl StreamContext {
         std::mem::take(&mut *pending)
     }
 
+    /// Whether a rebalance waits for the loop.
+    pub fn rebalance_pending(&self) -> bool {
+        !self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
     /// From now on, carry out rebalances inside the callback (the loop has stopped).
     pub fn set_closing(&self) {
         self.closing.store(true, Ordering::SeqCst);

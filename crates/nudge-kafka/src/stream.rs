@@ -3,12 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nudge_events::{avro, json, wire, DecodeError, DecodeErrorKind, Event, Output, Source};
+use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaResult;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
@@ -26,14 +29,25 @@ use crate::Shared;
 /// Records taken from the consumer between checks of the commit deadline.
 const BATCH: usize = 2048;
 
+/// The longest wait for records before the loop looks at its clocks and rebalances again.
+const MAX_WAIT: Duration = Duration::from_millis(100);
+
 /// How often idle customers are looked for (a scan over the task's customers).
 const EVICT_EVERY: Duration = Duration::from_secs(60);
 
 type NudgeConsumer = BaseConsumer<StreamContext>;
 
 struct Stream {
-    consumer: NudgeConsumer,
+    consumer: Arc<NudgeConsumer>,
     core: Core,
+}
+
+/// One assigned input partition's own queue, split off the consumer's queue so that it is
+/// read only while its task has room for its records.
+struct InputQueue {
+    partition: i32,
+    source: Source,
+    queue: PartitionQueue<StreamContext>,
 }
 
 /// Everything but the consumer, so a polled message (which borrows the consumer) can be
@@ -42,6 +56,9 @@ struct Core {
     shared: Arc<Shared>,
     sink: Sink,
     tasks: BTreeMap<i32, Task>,
+    /// The queues of the assigned input partitions (shared with the read loop while it polls
+    /// them).
+    inputs: Rc<[InputQueue]>,
     /// EOS: a transaction is open. ALOS: records were sent since the last commit.
     open: bool,
     outputs: Vec<Output>,
@@ -72,6 +89,13 @@ impl Stream {
         for (key, default) in [
             ("auto.offset.reset", "earliest"),
             ("statistics.interval.ms", "5000"),
+            // Every input partition has its own queue (`InputQueue`), so these bound what
+            // librdkafka prefetches per partition, not per consumer (100,000 records or 64 MB
+            // by default). A partition that is not being read waits at the bound, and is
+            // looked at again every 10 ms, not every second, once it is read again.
+            ("queued.min.messages", "10000"),
+            ("queued.max.messages.kbytes", "8192"),
+            ("fetch.queue.backoff.ms", "10"),
         ] {
             if shared.run.kafka.get(key).is_none() {
                 ccfg.set(key, default);
@@ -80,6 +104,7 @@ impl Stream {
         let consumer: BaseConsumer<StreamContext> = ccfg
             .create_with_context(StreamContext::new(shared.metrics.clone()))
             .context(|| "creating the consumer".into())?;
+        let consumer = Arc::new(consumer);
         let mut pcfg = shared.client.clone();
         for key in crate::config::CONSUMER_ONLY {
             pcfg.remove(key);
@@ -134,6 +159,7 @@ impl Stream {
             shared,
             sink,
             tasks: BTreeMap::new(),
+            inputs: Rc::from([]),
             open: false,
             outputs: Vec::new(),
             state_buf: Vec::new(),
@@ -149,7 +175,7 @@ impl Core {
         self.shared.run.runtime.processing_guarantee == Guarantee::ExactlyOnce
     }
 
-    fn run(&mut self, consumer: &NudgeConsumer) -> Result<(), Error> {
+    fn run(&mut self, consumer: &Arc<NudgeConsumer>) -> Result<(), Error> {
         let interval =
             Duration::from_millis(self.shared.run.runtime.commit_interval.millis() as u64);
         let mut next_commit = Instant::now() + interval;
@@ -160,29 +186,70 @@ impl Core {
             // Positions and ends are read at most once per batch: asking librdkafka per record
             // would cost more than the record.
             self.ends = EndCache::default();
-            let wait = next_commit.saturating_duration_since(Instant::now());
-            let mut timeout = wait.min(Duration::from_millis(100));
-            for _ in 0..BATCH {
-                let Some(polled) = consumer.poll(timeout) else {
-                    break;
-                };
-                timeout = Duration::ZERO;
-                match polled {
-                    Ok(msg) => self.on_message(consumer, &msg)?,
-                    Err(e) => tracing::warn!(error = %e, "consumer error"),
-                }
-            }
+            let received = self.read(consumer)?;
             let partitions: Vec<i32> = self.tasks.keys().copied().collect();
             for p in partitions {
                 self.apply_ready(consumer, p)?;
             }
             sink::serve(self.sink.producer());
-            if Instant::now() >= next_commit {
+            let now = Instant::now();
+            if now >= next_commit {
                 self.commit(consumer)?;
                 next_commit = Instant::now() + interval;
+            } else if received == 0 && !consumer.context().rebalance_pending() {
+                // Woken early when a queue with room gets records (see `assign`).
+                std::thread::park_timeout((next_commit - now).min(MAX_WAIT));
             }
         }
         self.commit(consumer)
+    }
+
+    /// Takes what is waiting, without blocking: the consumer's own queue (rebalances, errors,
+    /// and the records of any partition whose queue could not be split off), then each input
+    /// partition's queue while its task has room, an equal share of the batch each.
+    fn read(&mut self, consumer: &NudgeConsumer) -> Result<usize, Error> {
+        let mut received = 0;
+        while received < BATCH {
+            let Some(polled) = consumer.poll(Duration::ZERO) else {
+                break;
+            };
+            received += 1;
+            self.on_polled(consumer, polled)?;
+        }
+        let inputs = self.inputs.clone();
+        let share = (BATCH / inputs.len().max(1)).max(1);
+        let cap = self.shared.run.runtime.buffered_records_per_partition;
+        for input in inputs.iter() {
+            for _ in 0..share {
+                let room = self
+                    .tasks
+                    .get(&input.partition)
+                    .is_none_or(|t| t.aligner.queued(input.source) < cap);
+                if !room {
+                    break;
+                }
+                let Some(polled) = input.queue.poll(Duration::ZERO) else {
+                    break;
+                };
+                received += 1;
+                self.on_polled(consumer, polled)?;
+            }
+        }
+        Ok(received)
+    }
+
+    fn on_polled(
+        &mut self,
+        consumer: &NudgeConsumer,
+        polled: KafkaResult<BorrowedMessage<'_>>,
+    ) -> Result<(), Error> {
+        match polled {
+            Ok(msg) => self.on_message(consumer, &msg),
+            Err(e) => {
+                tracing::warn!(error = %e, "consumer error");
+                Ok(())
+            }
+        }
     }
 
     fn close(&mut self, consumer: &NudgeConsumer) {
@@ -191,6 +258,7 @@ impl Core {
             tracing::warn!(error = %e, "unassign on shutdown");
         }
         self.tasks.clear();
+        self.inputs = Rc::from([]);
         self.shared.stream_stopped();
     }
 
@@ -320,7 +388,7 @@ impl Core {
 
     /// Fires due timers, writes dirty state and checkpoints, and commits all of it with the
     /// consumed offsets: one transaction (EOS), or a flush then an offset commit (ALOS).
-    fn commit(&mut self, consumer: &NudgeConsumer) -> Result<(), Error> {
+    fn commit(&mut self, consumer: &Arc<NudgeConsumer>) -> Result<(), Error> {
         let started = Instant::now();
         let now = self.shared.clock.now();
         let ttl = self.shared.run.state.ttl.millis();
@@ -493,7 +561,7 @@ impl Core {
 
     /// Throws away uncommitted work: aborts, restores every task from the changelog, and
     /// re-reads the inputs from the restored checkpoints.
-    fn rewind(&mut self, consumer: &NudgeConsumer) -> Result<(), Error> {
+    fn rewind(&mut self, consumer: &Arc<NudgeConsumer>) -> Result<(), Error> {
         if self.exactly_once() {
             if let Err(e) = self
                 .sink
@@ -512,7 +580,7 @@ impl Core {
         self.assign(consumer, assignment)
     }
 
-    fn rebalance(&mut self, consumer: &NudgeConsumer, event: Rebalance) -> Result<(), Error> {
+    fn rebalance(&mut self, consumer: &Arc<NudgeConsumer>, event: Rebalance) -> Result<(), Error> {
         match event {
             Rebalance::Revoke(tpl) => {
                 tracing::info!(partitions = tpl.count(), "partitions revoked: committing");
@@ -520,6 +588,7 @@ impl Core {
                 self.tasks.clear();
                 self.forget_gauges(&tpl);
                 consumer.unassign().context(|| "unassigning".into())?;
+                self.inputs = Rc::from([]);
                 self.publish_gauges();
                 Ok(())
             }
@@ -543,12 +612,19 @@ impl Core {
 
     /// Restores the tasks of `tpl` and assigns it, each input partition starting at its
     /// task's checkpoint (or the group's committed offset if the task has none).
-    fn assign(&mut self, consumer: &NudgeConsumer, tpl: TopicPartitionList) -> Result<(), Error> {
+    fn assign(
+        &mut self,
+        consumer: &Arc<NudgeConsumer>,
+        tpl: TopicPartitionList,
+    ) -> Result<(), Error> {
         let mut partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
         partitions.sort_unstable();
         partitions.dedup();
         self.shared.restore_started();
         self.tasks.clear();
+        // Dropping a queue clears its wake-up callback: the old ones go before new ones of
+        // the same partitions are made.
+        self.inputs = Rc::from([]);
         for p in &partitions {
             let restored = task::restore(
                 &self.shared.client,
@@ -597,6 +673,9 @@ impl Core {
                 .add_partition_offset(e.topic(), e.partition(), offset)
                 .context(|| "building the assignment".into())?;
         }
+        // Split before assigning: once split, librdkafka no longer forwards the partition's
+        // records to the consumer's queue when it starts fetching it.
+        self.inputs = self.split_inputs(consumer, &tpl);
         consumer
             .assign(&start)
             .context(|| "assigning partitions".into())?;
@@ -609,6 +688,39 @@ impl Core {
         self.shared.restore_finished();
         self.publish_gauges();
         Ok(())
+    }
+
+    /// The input partitions' own queues, each waking this thread when records arrive in it
+    /// while it was empty. A partition that cannot be split keeps delivering through the
+    /// consumer's queue, unbounded but in order.
+    fn split_inputs(
+        &self,
+        consumer: &Arc<NudgeConsumer>,
+        tpl: &TopicPartitionList,
+    ) -> Rc<[InputQueue]> {
+        let thread = std::thread::current();
+        let mut inputs = Vec::new();
+        for e in tpl.elements() {
+            let Some(source) = self.shared.topics.source_of(e.topic()) else {
+                continue;
+            };
+            let Some(mut queue) = consumer.split_partition_queue(e.topic(), e.partition()) else {
+                tracing::warn!(
+                    topic = e.topic(),
+                    partition = e.partition(),
+                    "cannot read the partition on its own queue: its records are buffered without bound"
+                );
+                continue;
+            };
+            let thread = thread.clone();
+            queue.set_nonempty_callback(move || thread.unpark());
+            inputs.push(InputQueue {
+                partition: e.partition(),
+                source,
+                queue,
+            });
+        }
+        inputs.into()
     }
 
     fn publish_gauges(&self) {

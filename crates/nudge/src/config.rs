@@ -102,6 +102,11 @@ mod tests {
         assert!(e.starts_with("policy.holdout_percent"), "{e}");
         let e = error_of("[nonsense]\n");
         assert!(e.contains("nonsense"), "{e}");
+        let e = error_of("[runtime]\nbuffered_records_per_partition = 0\n");
+        assert!(
+            e.starts_with("runtime.buffered_records_per_partition"),
+            "{e}"
+        );
     }
 
     #[test]
