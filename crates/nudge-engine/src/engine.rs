@@ -144,6 +144,11 @@ impl Engine {
         idle.len()
     }
 
+    /// Whether [`Engine::drain_dirty`] may have anything to hand over.
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty() || !self.removed.is_empty()
+    }
+
     /// Hands every customer changed since the last call to `f`: `Some(state)` for a change,
     /// `None` for a removal. Order: changes in first-touch order, then removals.
     pub fn drain_dirty(&mut self, mut f: impl FnMut(&str, Option<&CustomerState>)) {
