@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use nudge_engine::{ConfigError, Dur};
 use serde::{Deserialize, Serialize};
@@ -120,7 +121,103 @@ pub struct OutputConfig {
     pub format: Format,
     /// Registers the output schemas here and uses the ids it returns; without it, Avro
     /// records carry the fixed ids listed in schemas/README.md.
-    pub schema_registry_url: Option<String>,
+    pub schema_registry_url: Option<RegistryUrl>,
+    /// Basic auth `user:password` for the registry (Confluent's `basic.auth.user.info`).
+    pub schema_registry_user_info: Option<Secret>,
+    /// PEM file of the CA certificate(s) the registry's certificate must chain to, for a
+    /// registry behind a private CA. They replace the bundled Mozilla roots, as librdkafka's
+    /// `ssl.ca.location` does, so a private registry trusts only its own CA.
+    pub schema_registry_ca: Option<PathBuf>,
+}
+
+/// A schema registry's base URL. It may carry `user:password@` (percent-encoded), so it
+/// displays and debugs with `***` in their place.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct RegistryUrl(pub String);
+
+impl RegistryUrl {
+    /// `(scheme, userinfo, rest)` of a URL written `scheme://userinfo@rest`.
+    fn parts(&self) -> Option<(&str, &str, &str)> {
+        let (scheme, rest) = self.0.split_once("://")?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let (userinfo, _) = authority.rsplit_once('@')?;
+        Some((scheme, userinfo, &rest[userinfo.len() + 1..]))
+    }
+
+    /// The credentials written in the URL, still percent-encoded.
+    pub fn userinfo(&self) -> Option<&str> {
+        self.parts().map(|(_, userinfo, _)| userinfo)
+    }
+
+    /// The URL without its credentials: what requests go to and errors may show.
+    pub fn without_userinfo(&self) -> String {
+        match self.parts() {
+            Some((scheme, _, rest)) => format!("{scheme}://{rest}"),
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Display for RegistryUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.parts() {
+            Some((scheme, _, rest)) => write!(f, "{scheme}://***@{rest}"),
+            None => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for RegistryUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+impl OutputConfig {
+    /// The registry keys agree: a scheme ureq speaks, `user:password` credentials written
+    /// once, and no TLS or auth key without a registry to apply it to.
+    fn validate_registry(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: &str| {
+            Err(ConfigError {
+                key: format!("output.{key}"),
+                reason: reason.into(),
+            })
+        };
+        let Some(url) = &self.schema_registry_url else {
+            if self.schema_registry_user_info.is_some() {
+                return invalid(
+                    "schema_registry_user_info",
+                    "has no effect without schema_registry_url",
+                );
+            }
+            if self.schema_registry_ca.is_some() {
+                return invalid(
+                    "schema_registry_ca",
+                    "has no effect without schema_registry_url",
+                );
+            }
+            return Ok(());
+        };
+        // The value is left out of these messages: it may hold a password.
+        if !(url.0.starts_with("http://") || url.0.starts_with("https://")) {
+            return invalid("schema_registry_url", "must start with http:// or https://");
+        }
+        match (url.userinfo(), &self.schema_registry_user_info) {
+            (Some(_), Some(_)) => invalid(
+                "schema_registry_user_info",
+                "conflicts with the credentials in schema_registry_url: set one of them",
+            ),
+            (Some(userinfo), None) if !userinfo.contains(':') => invalid(
+                "schema_registry_url",
+                "credentials in the URL must be written user:password@",
+            ),
+            (None, Some(user_info)) if !user_info.0.contains(':') => {
+                invalid("schema_registry_user_info", "must be written user:password")
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `[state]`
@@ -153,22 +250,23 @@ impl Default for MetricsConfig {
     }
 }
 
-/// A librdkafka setting value; secrets print as stars.
+/// A configuration value that may be a password: Debug prints stars.
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(transparent)]
-pub struct KafkaValue(pub String);
+pub struct Secret(pub String);
 
-impl fmt::Debug for KafkaValue {
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"***\"")
     }
 }
 
 /// `[kafka]`: passed to librdkafka unchanged (so SASL and SSL settings work as documented
-/// there), e.g. `"bootstrap.servers" = "kafka:9092"`, `"group.id" = "nudge"`.
+/// there), e.g. `"bootstrap.servers" = "kafka:9092"`, `"group.id" = "nudge"`. Any value may
+/// be a password, so none prints.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(transparent)]
-pub struct KafkaConfig(pub BTreeMap<String, KafkaValue>);
+pub struct KafkaConfig(pub BTreeMap<String, Secret>);
 
 impl fmt::Debug for KafkaConfig {
     /// Prints keys only: values may be passwords.
@@ -185,7 +283,7 @@ impl KafkaConfig {
 
     /// Sets a key, e.g. from `--brokers`.
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.0.insert(key.to_owned(), KafkaValue(value.into()));
+        self.0.insert(key.to_owned(), Secret(value.into()));
     }
 
     /// The consumer group, `nudge` by default.
@@ -235,7 +333,7 @@ impl RunConfig {
                 reason: "must not be negative".into(),
             });
         }
-        Ok(())
+        self.output.validate_registry()
     }
 
     /// Stream threads to start: the configured number, or one per core.

@@ -149,9 +149,9 @@ pub fn run(engine: EngineConfig, run: RunConfig, handles: RunHandles) -> Result<
     }
     let topics = Topics::new(&run.topics);
     let partitions = topics::check_copartitioned(&client, &topics)?;
-    let schema_ids = match (&run.output.format, &run.output.schema_registry_url) {
-        (config::Format::Avro, Some(url)) => registry::register_outputs(url, &topics)?,
-        _ => SchemaIds::default(),
+    let schema_ids = match run.output.format {
+        config::Format::Avro => registry::register_outputs(&run.output, &topics)?,
+        config::Format::Json => SchemaIds::default(),
     };
     let threads = run.threads();
     tracing::info!(partitions, threads, guarantee = ?run.runtime.processing_guarantee, "starting");

@@ -107,6 +107,52 @@ mod tests {
             e.starts_with("runtime.buffered_records_per_partition"),
             "{e}"
         );
+        let e = error_of("[output]\nschema_registry_url = \"u:hunter2@registry:8081\"\n");
+        assert!(
+            e.starts_with("output.schema_registry_url: must start with http:// or https://"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = error_of("[output]\nschema_registry_url = \"https://hunter2@r\"\n");
+        assert!(e.starts_with("output.schema_registry_url"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = error_of(
+            "[output]\nschema_registry_url = \"https://r\"\nschema_registry_user_info = \"hunter2\"\n",
+        );
+        assert!(e.starts_with("output.schema_registry_user_info"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = error_of(
+            "[output]\nschema_registry_url = \"https://u:p@r\"\nschema_registry_user_info = \"u:p\"\n",
+        );
+        assert!(e.starts_with("output.schema_registry_user_info"), "{e}");
+        let e = error_of("[output]\nschema_registry_ca = \"ca.pem\"\n");
+        assert_eq!(
+            e,
+            "output.schema_registry_ca: has no effect without schema_registry_url"
+        );
+        let e = error_of("[output]\nschema_registry_user_info = \"u:p\"\n");
+        assert!(e.starts_with("output.schema_registry_user_info"), "{e}");
+    }
+
+    #[test]
+    fn registry_settings_parse_and_credentials_never_print() {
+        let c = parse(
+            "[output]\nformat = \"avro\"\nschema_registry_url = \"https://u:hunter2@r:8081\"\n\
+             schema_registry_ca = \"ca.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.run.output.schema_registry_ca.as_deref(),
+            Some(Path::new("ca.pem"))
+        );
+        let debug = format!("{:?}", c.run);
+        assert!(debug.contains("https://***@r:8081"), "{debug}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        let c = parse(
+            "[output]\nschema_registry_url = \"http://r\"\nschema_registry_user_info = \"u:hunter2\"\n",
+        )
+        .unwrap();
+        assert!(!format!("{:?}", c.run).contains("hunter2"));
     }
 
     #[test]
