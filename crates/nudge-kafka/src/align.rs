@@ -54,6 +54,10 @@ pub struct Aligner {
     /// Wall-clock milliseconds since which a queue has been empty.
     empty_since: [Option<i64>; 3],
     max_idle_ms: i64,
+    /// Partitions gone on without (waited out) since they last delivered a record.
+    waited_out: [bool; 3],
+    /// The partition most recently waited out, until [`Aligner::take_waited_out`].
+    newly_waited_out: Option<Source>,
 }
 
 impl Aligner {
@@ -64,6 +68,8 @@ impl Aligner {
             newest: [None; 3],
             empty_since: [Some(now_ms); 3],
             max_idle_ms,
+            waited_out: [false; 3],
+            newly_waited_out: None,
         }
     }
 
@@ -75,6 +81,14 @@ impl Aligner {
         }
         self.queues[i].push_back(pending);
         self.empty_since[i] = None;
+        self.waited_out[i] = false;
+    }
+
+    /// The partition this task last started to go on without, after it had nothing for
+    /// `max_idle`: records are applied out of event-time order until it delivers again.
+    /// Reported once per such wait.
+    pub fn take_waited_out(&mut self) -> Option<Source> {
+        self.newly_waited_out.take()
     }
 
     /// Records of `source` waiting for their turn.
@@ -112,17 +126,23 @@ impl Aligner {
             .filter_map(|s| self.queues[s as usize].front().and_then(|p| p.order(s)))
             .map(|head| (head, head.1))
             .min()?;
-        // Could `other` still deliver a record that belongs before the head?
-        let blocked = Source::ALL.into_iter().any(|other| {
+        // Could `other` still deliver a record that belongs before the head? Then wait for
+        // it, unless it has had nothing for `max_idle`.
+        for other in Source::ALL {
             let i = other as usize;
-            other != source
+            let may_deliver_earlier = other != source
                 && self.queues[i].is_empty()
-                && self.newest[i].is_none_or(|n| head >= (n, other))
-                && self.empty_since[i].is_none_or(|t| now_ms - t < self.max_idle_ms)
-                && !at_end(other)
-        });
-        if blocked {
-            return None;
+                && self.newest[i].is_none_or(|n| head >= (n, other));
+            if !may_deliver_earlier || at_end(other) {
+                continue;
+            }
+            if self.empty_since[i].is_none_or(|t| now_ms - t < self.max_idle_ms) {
+                return None;
+            }
+            if !self.waited_out[i] {
+                self.waited_out[i] = true;
+                self.newly_waited_out = Some(other);
+            }
         }
         self.take(source, now_ms)
     }
@@ -198,8 +218,10 @@ mod tests {
         );
         // The crm partition has nothing and is not idle yet: wait.
         assert!(a.pop(500, &mut |_| false).is_none());
-        // Idle for max_idle: go on without it.
+        // Idle for max_idle: go on without it, and say so once.
         let order = drain(&mut a, 1_000);
+        assert_eq!(a.take_waited_out(), Some(Source::Crm));
+        assert_eq!(a.take_waited_out(), None);
         assert_eq!(
             order,
             vec![
@@ -212,6 +234,7 @@ mod tests {
         // has already passed 30.
         assert!(a.pop(1_500, &mut |_| false).is_none());
         assert_eq!(drain(&mut a, 2_000), vec![(Source::Clickstream, 1)]);
+        assert_eq!(a.take_waited_out(), Some(Source::Email));
     }
 
     #[test]

@@ -353,6 +353,16 @@ impl Core {
             let Some((source, pending)) = task.aligner.pop(wall, &mut at_end) else {
                 return Ok(());
             };
+            if let Some(quiet) = task.aligner.take_waited_out() {
+                // Routine on a sparse live stream, so not a warning; in a backlog it explains
+                // results that differ from a replay.
+                tracing::debug!(
+                    partition,
+                    input = self.shared.topics.input(quiet),
+                    "an input partition delivered nothing for max_task_idle: applying the others \
+                     without it, out of event-time order, until it delivers"
+                );
+            }
             if !self.open {
                 self.begin()?;
             }
