@@ -78,7 +78,10 @@ RUST_LOG=warn "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
   --metrics-listen "127.0.0.1:$mport" --instance-id bench &
 run_pid=$!
 pids+=($run_pid)
-until [ "$(metric "$mport" nudge_events_consumed_total 2>/dev/null || echo 0)" -gt 0 ]; do sleep 0.02; done
+# The clock starts once the process is ready (assigned, nothing restored yet since the changelog
+# is empty), before its first fetch: records are counted as consumed only once applied, and a
+# clock started at the first applied one would leave out what was fetched and decoded before.
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/readyz")" = 200 ]; do sleep 0.01; done
 t0=$(date +%s.%N); c0=$(cpu_of "$run_pid")
 if [ -n "${PROFILE:-}" ]; then
   perf record -F 199 --call-graph dwarf,16384 -o "$PROFILE" -p "$run_pid" >/dev/null 2>&1 &
