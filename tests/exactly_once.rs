@@ -134,14 +134,8 @@ fn a_survivor_takes_over_the_partitions_of_a_stopped_member() {
     s.produce(data.path());
     let replayed = replay(data.path(), &s.config());
     let (survivor_port, leaver_port) = (free_port(), free_port());
-    let survivor = s.start_with(
-        "survivor",
-        &["--metrics-listen", &format!("127.0.0.1:{survivor_port}")],
-    );
-    let mut leaver = s.start_with(
-        "leaver",
-        &["--metrics-listen", &format!("127.0.0.1:{leaver_port}")],
-    );
+    let survivor = s.start_serving("survivor", survivor_port);
+    let mut leaver = s.start_serving("leaver", leaver_port);
     wait_for(
         "the second member to process records",
         Duration::from_secs(60),
@@ -185,19 +179,13 @@ fn a_member_exports_the_gauges_of_its_own_partitions_only() {
             BTreeSet::new()
         }
     };
-    let first = s.start_with(
-        "first",
-        &["--metrics-listen", &format!("127.0.0.1:{first_port}")],
-    );
+    let first = s.start_serving("first", first_port);
     wait_for(
         "the first member to export the lags of every partition",
         Duration::from_secs(60),
         || lagging(first_port).len() == PARTITIONS as usize,
     );
-    let second = s.start_with(
-        "second",
-        &["--metrics-listen", &format!("127.0.0.1:{second_port}")],
-    );
+    let second = s.start_serving("second", second_port);
     // The first member hands partitions over, and stops exporting their last values.
     wait_for(
         "the members to export the lags of disjoint halves",

@@ -142,8 +142,16 @@ impl Scenario {
         self.start_with(instance, &[])
     }
 
+    /// Starts `nudge run` for this scenario, serving its metrics on 127.0.0.1:`port`.
+    pub fn start_serving(&self, instance: &str, port: u16) -> Pipeline {
+        self.start_with(
+            instance,
+            &["--metrics-listen", &format!("127.0.0.1:{port}")],
+        )
+    }
+
     /// Starts `nudge run` for this scenario with extra arguments.
-    pub fn start_with(&self, instance: &str, args: &[&str]) -> Pipeline {
+    fn start_with(&self, instance: &str, args: &[&str]) -> Pipeline {
         let child = Command::new(nudge_bin())
             .args(["run", "--brokers", &self.brokers, "--instance-id", instance])
             .args(args)
