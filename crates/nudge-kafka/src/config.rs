@@ -32,7 +32,8 @@ pub struct RuntimeConfig {
     pub instance_id: Option<String>,
     /// Event time a partition's watermark trails its newest record by.
     pub allowed_lateness: Dur,
-    /// A partition with no record for this long is left out of its task's watermark.
+    /// A partition with no record for this long is left out of its task's watermark (one read
+    /// to its end already moves on with the clock; this covers one that cannot be read).
     pub idle_timeout: Dur,
     /// How long a task waits for an input partition that has nothing buffered and has not
     /// been read to its end, before applying other partitions' records out of event-time

@@ -337,19 +337,9 @@ impl Core {
             let Some(task) = self.tasks.get_mut(&partition) else {
                 return Ok(());
             };
-            let names = &self.input_names;
-            let ends = task.input_end;
-            let cache = &mut self.ends;
-            let mut at_end = |source: Source| {
-                let i = source as usize;
-                let known = cache.at_end.entry(partition).or_default();
-                *known[i].get_or_insert_with(|| {
-                    let pos = cache
-                        .positions
-                        .get_or_insert_with(|| consumer.position().unwrap_or_default());
-                    read_to_end(consumer, pos, &names[i], partition, ends[i])
-                })
-            };
+            let (names, ends, cache) = (&self.input_names, task.input_end, &mut self.ends);
+            let mut at_end =
+                |source: Source| cache.at_end(consumer, names, partition, source, ends);
             let Some((source, pending)) = task.aligner.pop(wall, &mut at_end) else {
                 return Ok(());
             };
@@ -421,12 +411,17 @@ impl Core {
         if evict {
             self.last_eviction = Instant::now();
         }
+        // Fresh positions: a partition read to its end moves the watermark on with the clock.
+        self.ends = EndCache::default();
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for p in partitions {
             let Some(task) = self.tasks.get_mut(&p) else {
                 continue;
             };
-            let mark = task.marks.current(now);
+            let (names, ends, cache) = (&self.input_names, task.input_end, &mut self.ends);
+            let drained = Source::ALL
+                .map(|s| task.aligner.queued(s) == 0 && cache.at_end(consumer, names, p, s, ends));
+            let mark = task.marks.current(now, drained);
             task.engine.advance(mark, &mut self.outputs);
             if evict {
                 let evicted = task.engine.evict_idle(ttl);
@@ -759,6 +754,28 @@ impl Core {
 struct EndCache {
     positions: Option<TopicPartitionList>,
     at_end: BTreeMap<i32, [Option<bool>; 3]>,
+}
+
+impl EndCache {
+    /// Whether input `partition` of `source` has been read to its end, and at least to its end
+    /// when the task was assigned (`ends`, by source).
+    fn at_end(
+        &mut self,
+        consumer: &NudgeConsumer,
+        names: &[(String, CString); 3],
+        partition: i32,
+        source: Source,
+        ends: [i64; 3],
+    ) -> bool {
+        let i = source as usize;
+        let known = self.at_end.entry(partition).or_default();
+        *known[i].get_or_insert_with(|| {
+            let positions = self
+                .positions
+                .get_or_insert_with(|| consumer.position().unwrap_or_default());
+            read_to_end(consumer, positions, &names[i], partition, ends[i])
+        })
+    }
 }
 
 /// Whether this consumer has read an input partition to its end: by the high watermark of
