@@ -157,7 +157,10 @@ impl Scenario {
             .args(args)
             .arg("--config")
             .arg(self.config())
-            .env("RUST_LOG", "warn")
+            // The runtime's own lines explain a failure: restores, rebalances, and any input
+            // partition gone on without after `max_task_idle` (where live may differ from
+            // replay).
+            .env("RUST_LOG", "warn,nudge_kafka=debug")
             .spawn()
             .expect("nudge run starts");
         Pipeline { child }

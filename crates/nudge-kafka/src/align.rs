@@ -4,8 +4,9 @@
 //!
 //! A record is released when no other partition can still deliver an earlier one: that
 //! partition has a record waiting, or has already passed the record's time (partitions are
-//! assumed in event-time order), or has been read to its end, or has had nothing waiting for
-//! `max_idle` of wall time (the fallback when the end is not known).
+//! assumed in event-time order), or has been read to its end (librdkafka said so, and nothing
+//! arrived since), or has had nothing waiting for `max_idle` of wall time (the fallback when
+//! the end is not known).
 
 use std::collections::VecDeque;
 
@@ -53,6 +54,8 @@ pub struct Aligner {
     newest: [Option<Ts>; 3],
     /// Wall-clock milliseconds since which a queue has been empty.
     empty_since: [Option<i64>; 3],
+    /// The partition was read to its end and has delivered nothing since.
+    at_end: [bool; 3],
     max_idle_ms: i64,
     /// Partitions gone on without (waited out) since they last delivered a record.
     waited_out: [bool; 3],
@@ -67,6 +70,7 @@ impl Aligner {
             queues: Default::default(),
             newest: [None; 3],
             empty_since: [Some(now_ms); 3],
+            at_end: [false; 3],
             max_idle_ms,
             waited_out: [false; 3],
             newly_waited_out: None,
@@ -81,6 +85,7 @@ impl Aligner {
         }
         self.queues[i].push_back(pending);
         self.empty_since[i] = None;
+        self.at_end[i] = false;
         self.waited_out[i] = false;
     }
 
@@ -89,6 +94,17 @@ impl Aligner {
     /// Reported once per such wait.
     pub fn take_waited_out(&mut self) -> Option<Source> {
         self.newly_waited_out.take()
+    }
+
+    /// Notes that the input partition of `source` has been read to its end: every record it
+    /// held has been pushed.
+    pub fn reached_end(&mut self, source: Source) {
+        self.at_end[source as usize] = true;
+    }
+
+    /// Per source: read to its end, and every record of it applied.
+    pub fn drained(&self) -> [bool; 3] {
+        Source::ALL.map(|s| self.at_end[s as usize] && self.queues[s as usize].is_empty())
     }
 
     /// Records of `source` waiting for their turn.
@@ -106,13 +122,7 @@ impl Aligner {
     }
 
     /// The next record to apply, if its turn has come at wall-clock time `now_ms`.
-    /// `at_end(source)` tells whether that input partition has been read to its end; it is
-    /// asked only about partitions with nothing waiting.
-    pub fn pop(
-        &mut self,
-        now_ms: i64,
-        at_end: &mut dyn FnMut(Source) -> bool,
-    ) -> Option<(Source, Pending)> {
+    pub fn pop(&mut self, now_ms: i64) -> Option<(Source, Pending)> {
         let dead = Source::ALL.into_iter().find(|&s| {
             self.queues[s as usize]
                 .front()
@@ -133,7 +143,7 @@ impl Aligner {
             let may_deliver_earlier = other != source
                 && self.queues[i].is_empty()
                 && self.newest[i].is_none_or(|n| head >= (n, other));
-            if !may_deliver_earlier || at_end(other) {
+            if !may_deliver_earlier || self.at_end[i] {
                 continue;
             }
             if self.empty_since[i].is_none_or(|t| now_ms - t < self.max_idle_ms) {
@@ -182,7 +192,7 @@ mod tests {
     }
 
     fn drain(a: &mut Aligner, now: i64) -> Vec<(Source, i64)> {
-        std::iter::from_fn(|| a.pop(now, &mut |_| false).map(|(s, p)| (s, p.offset))).collect()
+        std::iter::from_fn(|| a.pop(now).map(|(s, p)| (s, p.offset))).collect()
     }
 
     #[test]
@@ -217,7 +227,7 @@ mod tests {
             },
         );
         // The crm partition has nothing and is not idle yet: wait.
-        assert!(a.pop(500, &mut |_| false).is_none());
+        assert!(a.pop(500).is_none());
         // Idle for max_idle: go on without it, and say so once.
         let order = drain(&mut a, 1_000);
         assert_eq!(a.take_waited_out(), Some(Source::Crm));
@@ -232,7 +242,7 @@ mod tests {
         );
         // The email queue just emptied at 1_000: the click at 30 waits for it, unless email
         // has already passed 30.
-        assert!(a.pop(1_500, &mut |_| false).is_none());
+        assert!(a.pop(1_500).is_none());
         assert_eq!(drain(&mut a, 2_000), vec![(Source::Clickstream, 1)]);
         assert_eq!(a.take_waited_out(), Some(Source::Email));
     }
@@ -316,8 +326,14 @@ mod tests {
                 item: click(10),
             },
         );
-        assert!(a.pop(0, &mut |_| false).is_none());
-        let got = a.pop(0, &mut |s| s != Source::Clickstream);
+        assert!(a.pop(0).is_none());
+        a.reached_end(Source::Crm);
+        assert!(
+            a.pop(0).is_none(),
+            "email may still deliver an earlier record"
+        );
+        a.reached_end(Source::Email);
+        let got = a.pop(0);
         assert_eq!(
             got.map(|(s, p)| (s, p.offset)),
             Some((Source::Clickstream, 0))
@@ -340,7 +356,31 @@ mod tests {
                 item: Item::Dead(Box::new(dead)),
             },
         );
-        assert_eq!(a.pop(0, &mut |_| false).map(|(_, p)| p.offset), Some(7));
-        assert!(a.pop(0, &mut |_| false).is_none());
+        assert_eq!(a.pop(0).map(|(_, p)| p.offset), Some(7));
+        assert!(a.pop(0).is_none());
+    }
+
+    #[test]
+    fn a_record_after_the_end_means_the_end_is_not_reached() {
+        let mut a = Aligner::new(1_000_000, 0);
+        a.reached_end(Source::Email);
+        assert_eq!(a.drained(), [false, true, false]);
+        a.push(
+            Source::Email,
+            Pending {
+                offset: 0,
+                item: email(10),
+            },
+        );
+        assert_eq!(a.drained(), [false; 3], "a record waits");
+        a.reached_end(Source::Crm);
+        assert_eq!(drain(&mut a, 0), vec![], "clickstream may deliver earlier");
+        a.reached_end(Source::Clickstream);
+        assert_eq!(drain(&mut a, 0), vec![(Source::Email, 0)]);
+        assert_eq!(
+            a.drained(),
+            [true, false, true],
+            "email delivered after its end"
+        );
     }
 }

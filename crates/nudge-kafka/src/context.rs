@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use nudge_metrics::Metrics;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, TopicPartitionList};
@@ -56,7 +57,24 @@ impl StreamContext {
     }
 }
 
+/// Whether `error` only says a partition was read to its end: librdkafka hands that to the
+/// error callback as well as to the reader, once `enable.partition.eof` is on.
+pub(crate) fn end_of_partition(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+    )
+}
+
 impl ClientContext for StreamContext {
+    /// As rdkafka's default, without the ends of partitions (the stream loop reads them from
+    /// the partition queues).
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !end_of_partition(&error) {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+
     fn stats(&self, stats: Statistics) {
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {

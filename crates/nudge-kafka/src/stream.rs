@@ -2,7 +2,6 @@
 //! the loop that applies records, fires timers, writes the changelog and commits.
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 use nudge_events::{avro, json, wire, DecodeError, DecodeErrorKind, Event, Output, Source, Ts};
 use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::error::KafkaResult;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
@@ -69,9 +68,6 @@ struct Core {
     now: Ts,
     wall_ms: i64,
     last_eviction: Instant,
-    ends: EndCache,
-    /// The input topics' names (as C strings, for librdkafka's cached watermarks).
-    input_names: [(String, CString); 3],
 }
 
 /// Runs one stream thread until shutdown.
@@ -89,7 +85,9 @@ impl Stream {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("isolation.level", "read_committed")
-            .set("partition.assignment.strategy", "range");
+            .set("partition.assignment.strategy", "range")
+            // How a task knows an input partition has nothing more for now (see `read`).
+            .set("enable.partition.eof", "true");
         for (key, default) in [
             ("auto.offset.reset", "earliest"),
             ("statistics.interval.ms", "5000"),
@@ -151,15 +149,8 @@ impl Stream {
             shared.run.output.format,
             shared.schema_ids,
         );
-        let input_names = Source::ALL.map(|s| {
-            let name = shared.topics.input(s).to_owned();
-            // Topic names come from TOML strings; an interior NUL cannot name a topic.
-            let c = CString::new(name.clone()).unwrap_or_default();
-            (name, c)
-        });
         let core = Core {
             tally: Tally::new(&shared.topics),
-            input_names,
             now: shared.clock.now(),
             wall_ms: shared.wall_ms(),
             shared,
@@ -170,7 +161,6 @@ impl Stream {
             outputs: Vec::new(),
             state_buf: Vec::new(),
             last_eviction: Instant::now(),
-            ends: EndCache::default(),
         };
         Ok(Stream { consumer, core })
     }
@@ -189,14 +179,11 @@ impl Core {
             for event in consumer.context().take_rebalances() {
                 self.rebalance(consumer, event)?;
             }
-            // Positions and ends are read at most once per batch: asking librdkafka per record
-            // would cost more than the record.
-            self.ends = EndCache::default();
             self.read_clocks();
             let received = self.read(consumer)?;
             let partitions: Vec<i32> = self.tasks.keys().copied().collect();
             for p in partitions {
-                self.apply_ready(consumer, p)?;
+                self.apply_ready(p)?;
             }
             sink::serve(self.sink.producer());
             let now = Instant::now();
@@ -218,7 +205,11 @@ impl Core {
 
     /// Takes what is waiting, without blocking: the consumer's own queue (rebalances, errors,
     /// and the records of any partition whose queue could not be split off), then each input
-    /// partition's queue while its task has room, an equal share of the batch each.
+    /// partition's queue while its task has room, an equal share of the batch each. A
+    /// partition's queue says when the partition has been read to its end (after its last
+    /// record, and again after the next ones), which is how its task knows that it holds up
+    /// nothing (the high watermark would not do: with transactional producers the last offset
+    /// is a commit marker, never delivered).
     fn read(&mut self, consumer: &NudgeConsumer) -> Result<usize, Error> {
         let mut received = 0;
         while received < BATCH {
@@ -226,7 +217,7 @@ impl Core {
                 break;
             };
             received += 1;
-            self.on_polled(consumer, polled)?;
+            self.on_polled(polled)?;
         }
         let inputs = self.inputs.clone();
         let share = (BATCH / inputs.len().max(1)).max(1);
@@ -243,20 +234,25 @@ impl Core {
                 let Some(polled) = input.queue.poll(Duration::ZERO) else {
                     break;
                 };
+                if let Err(KafkaError::PartitionEOF(_)) = polled {
+                    if let Some(task) = self.tasks.get_mut(&input.partition) {
+                        task.aligner.reached_end(input.source);
+                    }
+                    break;
+                }
                 received += 1;
-                self.on_polled(consumer, polled)?;
+                self.on_polled(polled)?;
             }
         }
         Ok(received)
     }
 
-    fn on_polled(
-        &mut self,
-        consumer: &NudgeConsumer,
-        polled: KafkaResult<BorrowedMessage<'_>>,
-    ) -> Result<(), Error> {
+    fn on_polled(&mut self, polled: KafkaResult<BorrowedMessage<'_>>) -> Result<(), Error> {
         match polled {
-            Ok(msg) => self.on_message(consumer, &msg),
+            Ok(msg) => self.on_message(&msg),
+            // From a partition that could not be split off: it names no topic, and the task
+            // falls back on `max_task_idle`.
+            Err(KafkaError::PartitionEOF(_)) => Ok(()),
             Err(e) => {
                 tracing::warn!(error = %e, "consumer error");
                 Ok(())
@@ -285,11 +281,7 @@ impl Core {
         Ok(())
     }
 
-    fn on_message(
-        &mut self,
-        consumer: &NudgeConsumer,
-        msg: &BorrowedMessage<'_>,
-    ) -> Result<(), Error> {
+    fn on_message(&mut self, msg: &BorrowedMessage<'_>) -> Result<(), Error> {
         let Some(source) = self.shared.topics.source_of(msg.topic()) else {
             return Ok(());
         };
@@ -327,20 +319,17 @@ impl Core {
                 item,
             },
         );
-        self.apply_ready(consumer, partition)
+        self.apply_ready(partition)
     }
 
     /// Applies the records of a task whose event-time turn has come.
-    fn apply_ready(&mut self, consumer: &NudgeConsumer, partition: i32) -> Result<(), Error> {
+    fn apply_ready(&mut self, partition: i32) -> Result<(), Error> {
         let wall = self.wall_ms;
         loop {
             let Some(task) = self.tasks.get_mut(&partition) else {
                 return Ok(());
             };
-            let (names, ends, cache) = (&self.input_names, task.input_end, &mut self.ends);
-            let mut at_end =
-                |source: Source| cache.at_end(consumer, names, partition, source, ends);
-            let Some((source, pending)) = task.aligner.pop(wall, &mut at_end) else {
+            let Some((source, pending)) = task.aligner.pop(wall) else {
                 return Ok(());
             };
             if let Some(quiet) = task.aligner.take_waited_out() {
@@ -411,17 +400,12 @@ impl Core {
         if evict {
             self.last_eviction = Instant::now();
         }
-        // Fresh positions: a partition read to its end moves the watermark on with the clock.
-        self.ends = EndCache::default();
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for p in partitions {
             let Some(task) = self.tasks.get_mut(&p) else {
                 continue;
             };
-            let (names, ends, cache) = (&self.input_names, task.input_end, &mut self.ends);
-            let drained = Source::ALL
-                .map(|s| task.aligner.queued(s) == 0 && cache.at_end(consumer, names, p, s, ends));
-            let mark = task.marks.current(now, drained);
+            let mark = task.marks.current(now, task.aligner.drained());
             task.engine.advance(mark, &mut self.outputs);
             if evict {
                 let evicted = task.engine.evict_idle(ttl);
@@ -660,14 +644,6 @@ impl Core {
                 seconds = restored.took.as_secs_f64(),
                 "task restored"
             );
-            let mut restored = restored;
-            for source in Source::ALL {
-                let topic = self.shared.topics.input(source);
-                let (_, high) = consumer
-                    .fetch_watermarks(topic, *p, self.shared.timeout())
-                    .context(|| format!("reading the end of {topic}[{p}]"))?;
-                restored.task.input_end[source as usize] = high;
-            }
             let m = &self.shared.metrics;
             m.restore_duration.observe(restored.took.as_secs_f64());
             m.restored_customers
@@ -746,68 +722,6 @@ impl Core {
         let sessions: usize = self.tasks.values().map(|t| t.engine.open_sessions()).sum();
         self.shared
             .publish_thread_gauges(self.tasks.len(), customers, sessions);
-    }
-}
-
-/// Which input partitions were read to their end, asked once per batch.
-#[derive(Default)]
-struct EndCache {
-    positions: Option<TopicPartitionList>,
-    at_end: BTreeMap<i32, [Option<bool>; 3]>,
-}
-
-impl EndCache {
-    /// Whether input `partition` of `source` has been read to its end, and at least to its end
-    /// when the task was assigned (`ends`, by source).
-    fn at_end(
-        &mut self,
-        consumer: &NudgeConsumer,
-        names: &[(String, CString); 3],
-        partition: i32,
-        source: Source,
-        ends: [i64; 3],
-    ) -> bool {
-        let i = source as usize;
-        let known = self.at_end.entry(partition).or_default();
-        *known[i].get_or_insert_with(|| {
-            let positions = self
-                .positions
-                .get_or_insert_with(|| consumer.position().unwrap_or_default());
-            read_to_end(consumer, positions, &names[i], partition, ends[i])
-        })
-    }
-}
-
-/// Whether this consumer has read an input partition to its end: by the high watermark of
-/// its latest fetch (cached by librdkafka; no request), and at least to `end_at_assign`.
-fn read_to_end(
-    consumer: &NudgeConsumer,
-    positions: &TopicPartitionList,
-    (name, c_name): &(String, CString),
-    partition: i32,
-    end_at_assign: i64,
-) -> bool {
-    let (mut low, mut high) = (-1i64, -1i64);
-    // SAFETY: the client outlives the call; librdkafka only copies two cached offsets out.
-    let err = unsafe {
-        rdkafka::bindings::rd_kafka_get_watermark_offsets(
-            consumer.client().native_ptr(),
-            c_name.as_ptr(),
-            partition,
-            &mut low,
-            &mut high,
-        )
-    };
-    if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
-        return false;
-    }
-    let high = high.max(end_at_assign);
-    match positions
-        .find_partition(name, partition)
-        .map(|e| e.offset())
-    {
-        Some(Offset::Offset(position)) => position >= high,
-        _ => low >= 0 && low >= high,
     }
 }
 

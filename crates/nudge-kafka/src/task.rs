@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nudge_engine::{Engine, EngineConfig};
 use nudge_events::{Source, Ts};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
@@ -28,9 +28,6 @@ pub struct Task {
     pub offsets: [i64; 3],
     /// The checkpoint last written, to skip writing an unchanged one.
     pub written: Checkpoint,
-    /// End offsets of the inputs when the task was assigned: librdkafka's cached watermarks
-    /// may be older (from an earlier assignment), and must not pass for the end.
-    pub input_end: [i64; 3],
 }
 
 /// What a restore read.
@@ -86,11 +83,7 @@ impl ClientContext for RestoreContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        let end_of_partition = matches!(
-            error,
-            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
-        );
-        if !end_of_partition {
+        if !crate::context::end_of_partition(&error) {
             tracing::warn!(%error, reason, "changelog reader");
         }
     }
@@ -194,7 +187,6 @@ pub fn restore(
         aligner: Aligner::new(runtime.max_task_idle.millis(), now_ms),
         offsets: checkpoint.offsets,
         written: checkpoint,
-        input_end: [-1; 3],
     };
     Ok(Restored {
         task,
