@@ -116,6 +116,13 @@ pub fn restore(
     let consumer: BaseConsumer<RestoreContext> = cfg
         .create_with_context(RestoreContext::default())
         .context(|| "creating the changelog reader".into())?;
+    let settle_limit = Duration::from_millis(runtime.shutdown_timeout.millis().max(0) as u64);
+    // With the partition's leader known before the assignment, librdkafka looks up the first
+    // offset there at once; otherwise it first asks a bootstrap connection and retries after
+    // 500 ms once it has moved the partition to its leader (half a second per task).
+    consumer
+        .fetch_metadata(Some(changelog), settle_limit)
+        .context(|| format!("reading the metadata of {changelog}"))?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(changelog, partition, Offset::Beginning)
         .context(|| "building the changelog assignment".into())?;
@@ -129,7 +136,6 @@ pub fn restore(
     };
     let mut records = 0u64;
     let mut last_log = Instant::now();
-    let settle_limit = Duration::from_millis(runtime.shutdown_timeout.millis().max(0) as u64);
     loop {
         match consumer.poll(Duration::from_millis(500)) {
             None => {
