@@ -359,7 +359,7 @@ impl RunConfig {
 }
 
 /// `[kafka]` keys that only consumers take (librdkafka warns when a producer gets them).
-pub const CONSUMER_ONLY: [&str; 11] = [
+pub const CONSUMER_ONLY: [&str; 12] = [
     "group.id",
     "group.instance.id",
     "session.timeout.ms",
@@ -371,4 +371,5 @@ pub const CONSUMER_ONLY: [&str; 11] = [
     "queued.min.messages",
     "queued.max.messages.kbytes",
     "fetch.queue.backoff.ms",
+    "fetch.wait.max.ms",
 ];

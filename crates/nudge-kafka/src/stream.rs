@@ -98,6 +98,10 @@ impl Stream {
             ("queued.min.messages", "10000"),
             ("queued.max.messages.kbytes", "8192"),
             ("fetch.queue.backoff.ms", "10"),
+            // A partition's end is reported one fetch after its last record: on a quiet stream
+            // that fetch waits this long for data (500 ms by default), and the task's
+            // watermark with it.
+            ("fetch.wait.max.ms", "100"),
         ] {
             if shared.run.kafka.get(key).is_none() {
                 ccfg.set(key, default);
