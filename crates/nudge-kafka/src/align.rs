@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(
             a.drained(),
             [true, false, true],
-            "email delivered after its end"
+            "email has delivered since its end"
         );
     }
 }
