@@ -540,6 +540,9 @@ impl Core {
                 .send_offsets_to_transaction(offsets, &group, timeout)
                 .context(|| "sending offsets to the transaction".into())?;
         }
+        // rdkafka's commit flushes in steps of 100 ms first (see `sink::flush`); with nothing
+        // left in flight its own flush returns at once.
+        sink::flush(producer, timeout)?;
         producer
             .commit_transaction(timeout)
             .context(|| "committing the transaction".into())
