@@ -2,6 +2,7 @@
 //! the input topics plus a serde_json parse of each record, and nothing else.
 //!
 //! Usage: consume-baseline BROKERS EXPECTED TOPIC...
+//! Env: FETCH_WAIT_MS, librdkafka's `fetch.wait.max.ms` (default 100, as `nudge run`).
 //! Prints `records SECONDS CPU_SECONDS` once EXPECTED records were read.
 
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ fn main() {
         std::process::exit(2);
     };
     let expected: u64 = expected.parse().expect("EXPECTED is a number");
+    let fetch_wait = std::env::var("FETCH_WAIT_MS").unwrap_or_else(|_| "100".into());
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set(
@@ -39,10 +41,9 @@ fn main() {
         )
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        // As `nudge run` fetches by default: with librdkafka's 500 ms, a fetch holding only
-        // partitions read to their end blocks the next fetch of the others for that long,
-        // which halves the rate of either on tansu.
-        .set("fetch.wait.max.ms", "100")
+        // The same fetch wait as `nudge run` (the bench passes it): tansu 0.6 holds every
+        // fetch for that long and answers at most 5 MB, so on tansu it sets the rate.
+        .set("fetch.wait.max.ms", fetch_wait)
         .create()
         .expect("consumer");
     let topics: Vec<&str> = topics.iter().map(String::as_str).collect();

@@ -7,6 +7,9 @@
 #
 # Env: RECORDS (default 600000), BROKER (tansu | dev), GUARANTEE (at_least_once |
 # exactly_once), PARTITIONS (default 2), THREADS (default 2), COMMIT_INTERVAL (default 100ms),
+# FETCH_WAIT (fetch.wait.max.ms of both consumers, default 100 as nudge's own default: tansu 0.6
+# holds every fetch that long and answers at most 5 MB, so on tansu it paces both),
+# KAFKA (lines added to the [kafka] table of nudge run, e.g. '"linger.ms" = "20"'),
 # PROFILE (a file: perf record of `nudge run` while it consumes, with DWARF call graphs since
 # release builds keep no frame pointers; read it with `perf report --children`). The dev broker (librdkafka's mock
 # cluster) keeps only 100,000 messages per partition: keep RECORDS/PARTITIONS under that.
@@ -19,6 +22,7 @@ guarantee=${GUARANTEE:-at_least_once}
 partitions=${PARTITIONS:-2}
 threads=${THREADS:-2}
 commit_interval=${COMMIT_INTERVAL:-100ms}
+fetch_wait=${FETCH_WAIT:-100}
 
 # shellcheck source=tests/bench/common.sh
 . tests/bench/common.sh
@@ -41,6 +45,8 @@ threads = $threads
 commit_interval = "$commit_interval"
 [kafka]
 "group.id" = "bench-$suffix"
+"fetch.wait.max.ms" = "$fetch_wait"
+${KAFKA:-}
 [topics]
 clickstream = "clickstream-$suffix"
 email = "email-$suffix"
@@ -60,18 +66,21 @@ case "$broker" in
     tansu broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
       --storage-engine memory://tansu/ >"$work/tansu.log" 2>&1 &
     pids+=($!)
+    broker_pid=$!
     brokers="127.0.0.1:$port"
     sleep 1
     "$nudge" topics create --brokers "$brokers" --partitions "$partitions" --config "$work/nudge.toml" >/dev/null
     ;;
-  dev) start_dev_broker "$partitions" ;;
+  dev) start_dev_broker "$partitions"; broker_pid=${pids[-1]} ;;
   *) echo "BROKER is tansu or dev" >&2; exit 2 ;;
 esac
 
 "$nudge" produce --input "$work/data" --brokers "$brokers" --config "$work/nudge.toml" 2>/dev/null
 
-read -r base_n base_s base_cpu _ < <(target/release/consume-baseline "$brokers" "$total" \
+b0=$(cpu_of "$broker_pid")
+read -r base_n base_s base_cpu _ < <(FETCH_WAIT_MS=$fetch_wait target/release/consume-baseline "$brokers" "$total" \
   "clickstream-$suffix" "email-$suffix" "crm-$suffix")
+b1=$(cpu_of "$broker_pid")
 
 mport=$(free_port)
 RUST_LOG=warn "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
@@ -82,7 +91,7 @@ pids+=($run_pid)
 # is empty), before its first fetch: records are counted as consumed only once applied, and a
 # clock started at the first applied one would leave out what was fetched and decoded before.
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/readyz")" = 200 ]; do sleep 0.01; done
-t0=$(date +%s.%N); c0=$(cpu_of "$run_pid")
+t0=$(date +%s.%N); c0=$(cpu_of "$run_pid"); b2=$(cpu_of "$broker_pid")
 if [ -n "${PROFILE:-}" ]; then
   perf record -F 199 --call-graph dwarf,16384 -o "$PROFILE" -p "$run_pid" >/dev/null 2>&1 &
   pids+=($!)
@@ -94,12 +103,14 @@ while :; do
   [ "$consumed" -ge "$total" ] && break
   if [ $((consumed * 20)) -lt $((total * 19)) ]; then sleep 1; else sleep 0.02; fi
 done
-t1=$(date +%s.%N); c1=$(cpu_of "$run_pid")
+t1=$(date +%s.%N); c1=$(cpu_of "$run_pid"); b3=$(cpu_of "$broker_pid")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$run_pid/status")
 customers_live=$(metric "$mport" nudge_active_customers)
 changelog=$(metric "$mport" nudge_changelog_records_total)
 outputs=$(metric "$mport" nudge_output_records_total)
-echo "changelog records written: $changelog, output records: $outputs"
+commit_ms=$(curl -s "http://127.0.0.1:$mport/metrics" | awk '$1 == "nudge_commit_duration_seconds_sum" {printf "%d", $2 * 1000}')
+commits=$(metric "$mport" nudge_commit_duration_seconds_count)
+echo "changelog records written: $changelog, output records: $outputs; $commits commits took $commit_ms ms"
 kill -TERM "$run_pid"; wait "$run_pid" || true
 
 # Restore: a fresh process rebuilds every task from the changelog before it is ready.
@@ -116,16 +127,18 @@ kill -TERM "$run_pid"; wait "$run_pid" || true
 python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[3]); rss=int(sys.argv[4])/1024; print(f'restore: {n:,} customers ready in {t:.2f} s from start ({n/t:,.0f} customers/s, process start included); RSS then {rss:,.0f} MiB')" "$r0" "$r1" "$restored" "$restored_rss_kb"
 
 python3 - "$total" "$base_s" "$base_cpu" "$t0" "$t1" "$c0" "$c1" "$rss_kb" "$customers_live" \
-  "$broker" "$guarantee" "$partitions" "$threads" <<'PY'
+  "$b0" "$b1" "$b2" "$b3" "$broker" "$guarantee" "$partitions" "$threads" <<'PY'
 import sys
-n, bs, bc, t0, t1, c0, c1, rss, cust = map(float, sys.argv[1:10])
-broker, guarantee, parts, threads = sys.argv[10:14]
+n, bs, bc, t0, t1, c0, c1, rss, cust, b0, b1, b2, b3 = map(float, sys.argv[1:14])
+broker, guarantee, parts, threads = sys.argv[14:18]
 base_rate = n / bs
 run_s = t1 - t0
 run_rate = n / run_s
 print(f"broker={broker} guarantee={guarantee} partitions={parts} threads={threads} records={int(n)}")
-print(f"plain consume + JSON parse: {base_rate:,.0f} records/s ({bc / n * 1e6:.2f} us CPU per record)")
-print(f"nudge run:                  {run_rate:,.0f} records/s ({(c1 - c0) / n * 1e6:.2f} us CPU per record)")
+print(f"plain consume + JSON parse: {base_rate:,.0f} records/s ({bc / n * 1e6:.2f} us CPU per record; "
+      f"broker meanwhile {(b1 - b0) / n * 1e6:.2f} us per record)")
+print(f"nudge run:                  {run_rate:,.0f} records/s ({(c1 - c0) / n * 1e6:.2f} us CPU per record; "
+      f"broker meanwhile {(b3 - b2) / n * 1e6:.2f} us per record)")
 print(f"ratio nudge / plain: {run_rate / base_rate:.2%}")
 print(f"peak RSS {rss / 1024:.0f} MiB with {int(cust):,} customers in state")
 PY
