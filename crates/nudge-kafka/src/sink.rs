@@ -211,7 +211,8 @@ pub fn serve(producer: &NudgeProducer) {
 
 /// Waits until every record sent so far is acknowledged, serving delivery reports every
 /// millisecond. rdkafka's own `flush` waits in steps of 100 ms (its `poll` always runs to its
-/// timeout), which made every at-least-once commit last at least 100 ms.
+/// timeout), which made every commit (a flush, or a transaction commit, which flushes first)
+/// last at least 100 ms.
 pub fn flush(producer: &NudgeProducer, timeout: Duration) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
     loop {
