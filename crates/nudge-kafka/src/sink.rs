@@ -196,7 +196,8 @@ where
         match producer.send(record) {
             Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                producer.poll(Duration::from_millis(5));
+                serve(producer);
+                std::thread::sleep(FLUSH_STEP);
                 record = back;
             }
             Err((e, _)) => return Err(Error::Kafka(e)),
@@ -204,18 +205,30 @@ where
     }
 }
 
-/// Serves delivery reports without blocking.
+/// Serves every delivery report waiting, without blocking. rdkafka's `poll` handles at most
+/// one event when its timeout has passed, and each served report lowers the in-flight count.
 pub fn serve(producer: &NudgeProducer) {
-    producer.poll(Duration::ZERO);
+    let mut in_flight = producer.in_flight_count();
+    loop {
+        producer.poll(Duration::ZERO);
+        let now = producer.in_flight_count();
+        if now == in_flight {
+            return;
+        }
+        in_flight = now;
+    }
 }
 
 /// Waits until every record sent so far is acknowledged, serving delivery reports every
-/// millisecond. rdkafka's own `flush` waits in steps of 100 ms (its `poll` always runs to its
+/// `FLUSH_STEP`. rdkafka's own `flush` waits in steps of 100 ms (its `poll` always runs to its
 /// timeout), which made every commit (a flush, or a transaction commit, which flushes first)
-/// last at least 100 ms.
+/// last at least 100 ms; and a `poll` shorter than 2 ms never blocks (librdkafka takes whole
+/// milliseconds and the remainder rounds down to 0), so polling in small steps spins. Sleeping
+/// between checks costs the thread almost nothing while the broker acknowledges.
 pub fn flush(producer: &NudgeProducer, timeout: Duration) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
     loop {
+        serve(producer);
         // A zero timeout wakes the broker threads to send what lingers, and says whether
         // every record is acknowledged.
         match producer.flush(Duration::ZERO) {
@@ -223,15 +236,15 @@ pub fn flush(producer: &NudgeProducer, timeout: Duration) -> Result<(), Error> {
             Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut))
                 if Instant::now() < deadline =>
             {
-                producer.poll(FLUSH_STEP);
+                std::thread::sleep(FLUSH_STEP);
             }
             Err(e) => return Err(Error::Kafka(e)),
         }
     }
 }
 
-/// How long a flush waits for delivery reports between checks.
-const FLUSH_STEP: Duration = Duration::from_millis(1);
+/// How long a flush, or a send into a full queue, sleeps between checks for delivery reports.
+const FLUSH_STEP: Duration = Duration::from_micros(500);
 
 #[cfg(test)]
 mod tests {
@@ -272,16 +285,41 @@ mod tests {
         assert_eq!(producer.context().failed.load(Ordering::Relaxed), 0);
     }
 
-    #[test]
-    fn flush_without_a_broker_times_out_with_an_error() {
+    /// A producer with one record that can never be delivered: nothing listens on its port.
+    fn stranded_producer() -> NudgeProducer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let producer = producer(&format!("127.0.0.1:{port}"));
         send(&producer, BaseRecord::to("t").key("k").payload("v")).unwrap();
+        producer
+    }
+
+    /// CPU time of the calling thread, in clock ticks (utime + stime of /proc/thread-self/stat).
+    fn thread_cpu_ticks() -> u64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("thread stat");
+        // Fields after the parenthesised command name, which may hold spaces.
+        let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    #[test]
+    fn flush_without_a_broker_times_out_with_an_error() {
+        let producer = stranded_producer();
         let err = flush(&producer, Duration::from_millis(50)).expect_err("nothing can deliver");
         assert!(matches!(err, Error::Kafka(KafkaError::Flush(_))), "{err}");
         assert_eq!(producer.in_flight_count(), 1);
+    }
+
+    #[test]
+    fn flush_waits_without_spinning() {
+        let producer = stranded_producer();
+        let before = thread_cpu_ticks();
+        flush(&producer, Duration::from_millis(1000)).expect_err("nothing can deliver");
+        let ticks = thread_cpu_ticks() - before;
+        // Spinning would cost the thread most of the second (100 ticks), even on a busy machine.
+        assert!(ticks < 20, "flush used {ticks} ticks of CPU in a 1 s wait");
     }
 }
