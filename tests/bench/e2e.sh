@@ -10,7 +10,8 @@
 # FETCH_WAIT (fetch.wait.max.ms of both consumers, default 100 as nudge's own default: tansu 0.6
 # holds every fetch that long and answers at most 5 MB, so on tansu it paces both),
 # KAFKA (lines added to the [kafka] table of nudge run, e.g. '"linger.ms" = "20"'),
-# PROFILE (a file: perf record of `nudge run` while it consumes, with DWARF call graphs since
+# PROFILE (a file: perf record of `nudge run` while it consumes, PROFILE_HZ samples a second
+# (default 199), with DWARF call graphs since
 # release builds keep no frame pointers; read it with `perf report --children`). The dev broker (librdkafka's mock
 # cluster) keeps only 100,000 messages per partition: keep RECORDS/PARTITIONS under that.
 set -euo pipefail
@@ -93,7 +94,7 @@ pids+=($run_pid)
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/readyz")" = 200 ]; do sleep 0.01; done
 t0=$(date +%s.%N); c0=$(cpu_of "$run_pid"); b2=$(cpu_of "$broker_pid")
 if [ -n "${PROFILE:-}" ]; then
-  perf record -F 199 --call-graph dwarf,16384 -o "$PROFILE" -p "$run_pid" >/dev/null 2>&1 &
+  perf record -F "${PROFILE_HZ:-199}" --call-graph dwarf,16384 -o "$PROFILE" -p "$run_pid" >/dev/null 2>&1 &
   pids+=($!)
 fi
 # Each scrape costs nudge CPU (about 0.4 ms to render the page): poll once a second until the
