@@ -66,6 +66,17 @@ pub(crate) fn end_of_partition(error: &KafkaError) -> bool {
     )
 }
 
+/// Whether `error` only says a broker could not be reached: librdkafka keeps reconnecting on
+/// its own, and a partition led by another broker is read meanwhile.
+pub(crate) fn broker_unreachable(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::MessageConsumption(
+            RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown
+        )
+    )
+}
+
 impl ClientContext for StreamContext {
     /// As rdkafka's default, without the ends of partitions (the stream loop reads them from
     /// the partition queues).

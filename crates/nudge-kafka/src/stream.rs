@@ -16,7 +16,7 @@ use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::align::{Dead, Item, Pending};
-use crate::changelog::{self, CHECKPOINT_KEY};
+use crate::changelog::{self, Checkpoint, CHECKPOINT_KEY};
 use crate::config::{Format, Guarantee};
 use crate::context::{Rebalance, StreamContext};
 use crate::error::{Context, Error};
@@ -392,21 +392,60 @@ impl Core {
     }
 
     /// Fires due timers, writes dirty state and checkpoints, and commits all of it with the
-    /// consumed offsets: one transaction (EOS), or a flush then an offset commit (ALOS).
+    /// consumed offsets: one transaction (EOS), or flushes then an offset commit (ALOS).
+    ///
+    /// At least once, the interval's outputs and dead letters are acknowledged before any
+    /// state or checkpoint is sent: a state or checkpoint that reached the changelog while an
+    /// output it reflects was lost (a crash, or a failed delivery) would make the restored task
+    /// skip the input that caused it, and the output would never be sent again.
     fn commit(&mut self, consumer: &Arc<NudgeConsumer>) -> Result<(), Error> {
         let started = Instant::now();
         self.read_clocks();
+        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+        self.fire_timers(&partitions)?;
+        if self.open && !self.exactly_once() {
+            if let Err(e) = self.delivered() {
+                return self.commit_failed(consumer, started, e);
+            }
+        }
+        let checkpoints = self.write_changes(&partitions)?;
+        self.tally.flush(&self.shared.metrics);
+        self.publish_gauges();
+        if !self.open {
+            return Ok(());
+        }
+        let offsets = self.offsets()?;
+        let committed = if self.exactly_once() {
+            self.commit_transaction(consumer, &offsets)
+        } else {
+            self.commit_at_least_once(consumer, &offsets)
+        };
+        if let Err(e) = committed {
+            return self.commit_failed(consumer, started, e);
+        }
+        self.open = false;
+        self.shared
+            .metrics
+            .observe_transaction(true, started.elapsed().as_secs_f64());
+        for (p, cp) in checkpoints {
+            if let Some(task) = self.tasks.get_mut(&p) {
+                task.written = cp;
+            }
+        }
+        Ok(())
+    }
+
+    /// Advances every task's timers to its watermark and sends what they fire; evicts idle
+    /// customers once every `EVICT_EVERY`.
+    fn fire_timers(&mut self, partitions: &[i32]) -> Result<(), Error> {
         let now = self.now;
         let ttl = self.shared.run.state.ttl.millis();
-        let changelog = self.shared.topics.changelog().to_owned();
-        let mut checkpoints = Vec::new();
         let evict = self.last_eviction.elapsed() >= EVICT_EVERY;
         if evict {
             self.last_eviction = Instant::now();
         }
-        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for p in partitions {
-            let Some(task) = self.tasks.get_mut(&p) else {
+            let Some(task) = self.tasks.get_mut(p) else {
                 continue;
             };
             let mark = task.marks.current(now, task.aligner.drained());
@@ -427,6 +466,16 @@ impl Core {
                 self.begin()?;
                 self.emit_outputs()?;
             }
+        }
+        Ok(())
+    }
+
+    /// Sends every task's changed customers and, where it moved, its checkpoint; returns the
+    /// checkpoints sent, which count as written once the commit succeeds.
+    fn write_changes(&mut self, partitions: &[i32]) -> Result<Vec<(i32, Checkpoint)>, Error> {
+        let changelog = self.shared.topics.changelog().to_owned();
+        let mut checkpoints = Vec::new();
+        for &p in partitions {
             self.write_state(p, &changelog)?;
             let Some(task) = self.tasks.get(&p) else {
                 continue;
@@ -441,35 +490,23 @@ impl Core {
                 checkpoints.push((p, cp));
             }
         }
-        self.tally.flush(&self.shared.metrics);
-        self.publish_gauges();
-        if !self.open {
-            return Ok(());
-        }
-        let offsets = self.offsets()?;
-        let committed = if self.exactly_once() {
-            self.commit_transaction(consumer, &offsets)
-        } else {
-            self.commit_at_least_once(consumer, &offsets)
-        };
+        Ok(checkpoints)
+    }
+
+    /// A commit that did not go through: its work is thrown away and redone from the last
+    /// committed state.
+    fn commit_failed(
+        &mut self,
+        consumer: &Arc<NudgeConsumer>,
+        started: Instant,
+        error: Error,
+    ) -> Result<(), Error> {
         self.open = false;
-        let seconds = started.elapsed().as_secs_f64();
-        match committed {
-            Ok(()) => {
-                self.shared.metrics.observe_transaction(true, seconds);
-                for (p, cp) in checkpoints {
-                    if let Some(task) = self.tasks.get_mut(&p) {
-                        task.written = cp;
-                    }
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.shared.metrics.observe_transaction(false, seconds);
-                tracing::warn!(error = %e, "commit failed: rewinding to the last committed state");
-                self.rewind(consumer)
-            }
-        }
+        self.shared
+            .metrics
+            .observe_transaction(false, started.elapsed().as_secs_f64());
+        tracing::warn!(%error, "commit failed: rewinding to the last committed state");
+        self.rewind(consumer)
     }
 
     /// Writes each customer changed since the last commit to the task's changelog partition:
@@ -553,19 +590,22 @@ impl Core {
         consumer: &NudgeConsumer,
         offsets: &TopicPartitionList,
     ) -> Result<(), Error> {
-        sink::flush(self.sink.producer(), self.shared.timeout())?;
-        if self.sink.failures() > 0 {
-            return Err(Error::Config(format!(
-                "{} records were not delivered",
-                self.sink.failures()
-            )));
-        }
+        self.delivered()?;
         if offsets.count() > 0 {
             consumer
                 .commit(offsets, CommitMode::Async)
                 .context(|| "committing offsets".into())?;
         }
         Ok(())
+    }
+
+    /// Waits until every record sent so far is acknowledged; an error if any was not.
+    fn delivered(&self) -> Result<(), Error> {
+        sink::flush(self.sink.producer(), self.shared.timeout())?;
+        match self.sink.failures() {
+            0 => Ok(()),
+            n => Err(Error::Config(format!("{n} records were not delivered"))),
+        }
     }
 
     /// Throws away uncommitted work: aborts, restores every task from the changelog, and

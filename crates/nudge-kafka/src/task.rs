@@ -164,6 +164,9 @@ pub fn restore(
                     break;
                 }
             }
+            // Logged by the context; one broker of several being down must not fail a restore
+            // that other brokers can serve.
+            Some(Err(e)) if crate::context::broker_unreachable(&e) => {}
             Some(Err(e)) => {
                 return Err(Error::KafkaOp {
                     context: format!("reading {changelog}[{partition}]"),
