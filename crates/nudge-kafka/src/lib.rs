@@ -6,6 +6,7 @@
 //! - `stream`: one stream thread: consumer, producer, tasks, the apply/commit loop.
 //! - `task`: one partition number's engine, watermarks and offsets; restore from changelog.
 //! - `align`: applies a task's three input partitions in event-time order.
+//! - `queue`: an input partition's own queue, read in batches (raw librdkafka calls).
 //! - `context`: rebalance callbacks hand events to the loop; statistics give consumer lag.
 //! - [`changelog`]: the state and checkpoint record format.
 //! - `sink`: producing outputs, dead letters and changelog records, with back-pressure.
@@ -23,6 +24,7 @@ pub mod config;
 mod context;
 pub mod error;
 pub mod mock;
+mod queue;
 mod registry;
 mod sink;
 mod stream;

@@ -72,12 +72,16 @@ impl Tally {
         }
     }
 
-    /// Time from a record's Kafka timestamp to its processing, sampled.
-    pub fn latency(&mut self, ms: i64) {
+    /// Whether this record's processing latency is sampled (one record in 16): ask before
+    /// reading its timestamp.
+    pub fn latency_sampled(&mut self) -> bool {
         self.seen += 1;
-        if self.seen % 16 == 0 {
-            self.latency_ms.push(ms);
-        }
+        self.seen % 16 == 0
+    }
+
+    /// Time from a sampled record's Kafka timestamp to its processing.
+    pub fn latency(&mut self, ms: i64) {
+        self.latency_ms.push(ms);
     }
 
     /// Counts an output record straight into the registry.
