@@ -228,3 +228,128 @@ impl Record for Msg<'_> {
 unsafe fn bytes<'a>(ptr: *const c_void, len: usize) -> Option<&'a [u8]> {
     (!ptr.is_null()).then(|| unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    use super::*;
+
+    /// What a batch held, copied out: (offset, key, payload, timestamp, headers), or the error.
+    type Taken = Result<
+        (
+            i64,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+            Option<i64>,
+            Vec<(String, Option<Vec<u8>>)>,
+        ),
+        RDKafkaErrorCode,
+    >;
+
+    fn taken(batch: &Batch) -> Vec<Taken> {
+        batch
+            .iter()
+            .map(|m| match m.error() {
+                Some(code) => Err(code),
+                None => Ok((
+                    m.offset(),
+                    m.key().map(<[u8]>::to_vec),
+                    m.payload().map(<[u8]>::to_vec),
+                    m.timestamp_ms(),
+                    m.headers(),
+                )),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_split_queue_hands_out_records_and_then_the_partition_end() {
+        let owner: BaseProducer = ClientConfig::new()
+            .set("test.mock.num.brokers", "1")
+            .create()
+            .expect("mock cluster");
+        let cluster = owner.client().mock_cluster().expect("mock cluster");
+        cluster.create_topic("t", 2, 1).expect("topic");
+        let bootstrap = cluster.bootstrap_servers();
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .create()
+            .expect("producer");
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "a",
+                value: Some("1"),
+            })
+            .insert(Header::<&str> {
+                key: "b",
+                value: None,
+            });
+        producer
+            .send(
+                BaseRecord::to("t")
+                    .partition(1)
+                    .key("k")
+                    .payload("v")
+                    .timestamp(1_000)
+                    .headers(headers),
+            )
+            .expect("send");
+        producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to("t")
+                    .partition(1)
+                    .timestamp(2_000),
+            )
+            .expect("send");
+        producer.flush(Duration::from_secs(10)).expect("flush");
+
+        let consumer: Arc<BaseConsumer> = Arc::new(
+            ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("group.id", "queue-test")
+                .set("enable.partition.eof", "true")
+                .create()
+                .expect("consumer"),
+        );
+        let mut queue = PartitionQueue::split(&consumer, "t", 1).expect("split");
+        let woken = Arc::new(AtomicBool::new(false));
+        let flag = woken.clone();
+        queue.on_nonempty(move || flag.store(true, Ordering::SeqCst));
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("t", 1, Offset::Beginning)
+            .expect("assignment");
+        consumer.assign(&tpl).expect("assign");
+
+        let mut batch = Batch::default();
+        let mut all = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !all.contains(&Err(RDKafkaErrorCode::PartitionEOF)) {
+            assert!(Instant::now() < deadline, "no partition end; got {all:?}");
+            // The consumer's own queue must be served for the assignment to proceed.
+            assert!(consumer.poll(Duration::from_millis(10)).is_none());
+            queue.take(&mut batch, 1);
+            all.extend(taken(&batch));
+        }
+        assert!(woken.load(Ordering::SeqCst));
+        assert_eq!(
+            all,
+            vec![
+                Ok((
+                    0,
+                    Some(b"k".to_vec()),
+                    Some(b"v".to_vec()),
+                    Some(1_000),
+                    vec![("a".into(), Some(b"1".to_vec())), ("b".into(), None)],
+                )),
+                Ok((1, None, None, Some(2_000), vec![])),
+                Err(RDKafkaErrorCode::PartitionEOF),
+            ]
+        );
+    }
+}
