@@ -78,6 +78,21 @@ impl DevBroker {
     }
 }
 
+/// For unit tests: a one-broker mock cluster with `topic` of `partitions` partitions. Returns
+/// the client that owns the cluster (it stops with it) and the cluster's bootstrap servers.
+#[cfg(test)]
+pub(crate) fn cluster_with_topic(topic: &str, partitions: i32) -> (BaseProducer, String) {
+    let owner: BaseProducer = ClientConfig::new()
+        .set("test.mock.num.brokers", "1")
+        .create()
+        .expect("mock cluster");
+    let cluster = owner.client().mock_cluster().expect("mock cluster");
+    cluster.create_topic(topic, partitions, 1).expect("topic");
+    let bootstrap = cluster.bootstrap_servers();
+    drop(cluster);
+    (owner, bootstrap)
+}
+
 /// Accepts connections on `listener` and relays each to `target`, byte for byte.
 fn relay(listener: TcpListener, target: SocketAddr) {
     for conn in listener.incoming() {

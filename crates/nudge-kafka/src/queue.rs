@@ -270,13 +270,7 @@ mod tests {
 
     #[test]
     fn a_split_queue_hands_out_records_and_then_the_partition_end() {
-        let owner: BaseProducer = ClientConfig::new()
-            .set("test.mock.num.brokers", "1")
-            .create()
-            .expect("mock cluster");
-        let cluster = owner.client().mock_cluster().expect("mock cluster");
-        cluster.create_topic("t", 2, 1).expect("topic");
-        let bootstrap = cluster.bootstrap_servers();
+        let (_cluster, bootstrap) = crate::mock::cluster_with_topic("t", 2);
         let producer: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", &bootstrap)
             .create()

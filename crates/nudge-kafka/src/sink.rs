@@ -262,13 +262,8 @@ mod tests {
 
     #[test]
     fn flush_returns_once_every_record_is_acknowledged() {
-        let owner: BaseProducer = ClientConfig::new()
-            .set("test.mock.num.brokers", "1")
-            .create()
-            .expect("mock cluster");
-        let cluster = owner.client().mock_cluster().expect("mock cluster");
-        cluster.create_topic("t", 2, 1).expect("topic");
-        let producer = producer(&cluster.bootstrap_servers());
+        let (_cluster, bootstrap) = crate::mock::cluster_with_topic("t", 2);
+        let producer = producer(&bootstrap);
         for i in 0..1000u32 {
             send(
                 &producer,
