@@ -11,9 +11,9 @@
 # holds every fetch that long and answers at most 5 MB, so on tansu it paces both),
 # KAFKA (lines added to the [kafka] table of nudge run, e.g. '"linger.ms" = "20"'),
 # PROFILE (a file: perf record of `nudge run` while it consumes, PROFILE_HZ samples a second
-# (default 199), with DWARF call graphs since
-# release builds keep no frame pointers; read it with `perf report --children`). The dev broker (librdkafka's mock
-# cluster) keeps only 100,000 messages per partition: keep RECORDS/PARTITIONS under that.
+# (default 199), with DWARF call graphs since release builds keep no frame pointers; read it
+# with `perf report --children`). The dev broker (librdkafka's mock cluster) keeps only
+# 100,000 messages per partition: keep RECORDS/PARTITIONS under that.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

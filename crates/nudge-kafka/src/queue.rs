@@ -66,8 +66,9 @@ impl<C: ConsumerContext + 'static> PartitionQueue<C> {
         self.wake = Some(wake);
     }
 
-    /// Moves up to `max` waiting messages (records, or the errors librdkafka reports for the
-    /// partition, such as its end) into `batch`, without blocking; returns how many.
+    /// Replaces what `batch` held with up to `max` waiting messages (records, or the errors
+    /// librdkafka reports for the partition, such as its end), without blocking; returns how
+    /// many.
     pub fn take(&self, batch: &mut Batch, max: usize) -> usize {
         batch.clear();
         batch.msgs.reserve(max);
@@ -107,7 +108,7 @@ impl Batch {
     }
 
     /// Releases the messages.
-    pub fn clear(&mut self) {
+    fn clear(&mut self) {
         for m in self.msgs.drain(..) {
             // SAFETY: each message is released once, here.
             unsafe { rd::rd_kafka_message_destroy(m) };
