@@ -4,8 +4,9 @@
 //! and a replay produce the same outputs for a customer whatever else is interleaved.
 
 use nudge_events::{
-    CartLine, CheckoutStep, ClickEvent, ClickType, CrmEvent, CrmType, EmailEvent, EmailType, Event,
-    FunnelStep, Obstacle, Outcome, Output, Profile, SessionSummary, Stage, TriggerType, Ts,
+    CartLine, CheckoutStep, ClickEvent, ClickType, CompactString, CrmEvent, CrmType, EmailEvent,
+    EmailType, Event, FunnelStep, Obstacle, Outcome, Output, Profile, SessionSummary, Stage,
+    TriggerType, Ts,
 };
 
 use crate::config::EngineConfig;
@@ -212,7 +213,7 @@ impl Customer<'_> {
             return;
         };
         // The session is over: its paths move into the summary.
-        let non_empty = |p: String| (!p.is_empty()).then_some(p);
+        let non_empty = |p: CompactString| (!p.is_empty()).then(|| p.into_string());
         let summary = SessionSummary {
             session_id: ids::session_id(self.key, s.start),
             customer_id: self.key.to_owned(),
@@ -230,7 +231,11 @@ impl Customer<'_> {
             converted: s.converted,
             revenue: s.revenue,
             device: s.device,
-            segment: self.st.profile.as_ref().and_then(|p| p.segment.clone()),
+            segment: self
+                .st
+                .profile
+                .as_ref()
+                .and_then(|p| p.segment.as_deref().map(str::to_owned)),
         };
         self.out.push(Output::Session(summary));
         let browse = &self.cfg.detectors.browse_abandoned;
@@ -263,7 +268,7 @@ impl Customer<'_> {
                 line.price = p.price.unwrap_or(line.price);
             }
             None => cart.lines.push(CartLine {
-                sku: sku.to_owned(),
+                sku: sku.into(),
                 name: p.name.clone(),
                 quantity: qty,
                 price: p.price.unwrap_or(0.0),
@@ -343,12 +348,12 @@ impl Customer<'_> {
         self.st.cart.lines.clear();
         self.st.cart.fired = false;
         self.st.checkout = None;
-        self.attribute(ts, revenue, order.and_then(|o| o.order_id.clone()));
+        self.attribute(ts, revenue, order.and_then(|o| o.order_id.as_deref()));
         self.advance_stage(Stage::Retention);
         self.update_loyalty_stage();
     }
 
-    fn attribute(&mut self, ts: Ts, revenue: f64, order_id: Option<String>) {
+    fn attribute(&mut self, ts: Ts, revenue: f64, order_id: Option<&str>) {
         let window = self.cfg.policy.attribution_window.millis();
         let key = self.key;
         let out = &mut *self.out;
@@ -364,7 +369,7 @@ impl Customer<'_> {
                 customer_id: key.to_owned(),
                 kind: a.kind,
                 arm: a.arm,
-                order_id: order_id.clone(),
+                order_id: order_id.map(str::to_owned),
                 revenue,
                 converted_at: ts,
                 seconds_to_conversion: (ts.millis() - a.due_at.millis()) as f64 / 1000.0,

@@ -106,9 +106,9 @@ fn context(key: &str, st: &CustomerState) -> TriggerContext {
         cart_items: st.cart.lines.clone(),
         cart_value: st.cart.value(),
         session_id: st.last_session_start.map(|t| ids::session_id(key, t)),
-        last_page: (!st.last_page.is_empty()).then(|| st.last_page.clone()),
+        last_page: (!st.last_page.is_empty()).then(|| st.last_page.to_string()),
         checkout_step: st.checkout.as_ref().and_then(|c| c.step),
-        segment: profile.and_then(|p| p.segment.clone()),
+        segment: profile.and_then(|p| p.segment.as_deref().map(str::to_owned)),
         lifetime_value: profile.and_then(|p| p.lifetime_value),
         device: st.last_device,
     }

@@ -2,7 +2,7 @@
 //! the runtime can write it to the changelog; kept small (no history beyond what rules need).
 
 use nudge_events::{
-    Arm, CartLine, CheckoutStep, Device, FunnelStep, Profile, Stage, TriggerType, Ts,
+    Arm, CartLine, CheckoutStep, CompactString, Device, FunnelStep, Profile, Stage, TriggerType, Ts,
 };
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ pub struct CustomerState {
     /// Start of the most recent session, open or closed (its id is derived from it).
     pub last_session_start: Option<Ts>,
     /// Path of the last page seen; empty if none.
-    pub last_page: String,
+    pub last_page: CompactString,
     pub last_device: Option<Device>,
     pub cart: Cart,
     pub checkout: Option<Checkout>,
@@ -43,8 +43,8 @@ pub struct OpenSession {
     pub product_views: u32,
     pub added_to_cart: bool,
     /// Empty if no record of the session had a page.
-    pub entry_path: String,
-    pub exit_path: String,
+    pub entry_path: CompactString,
+    pub exit_path: CompactString,
     pub furthest: FunnelStep,
     pub converted: bool,
     pub revenue: f64,

@@ -148,7 +148,7 @@ fn preferred_channel_wins_and_mobile_customers_get_push_first() {
             at("09:00"),
             profile_with(|p| {
                 all(p);
-                p.preferred_channel = Some("sms".to_owned());
+                p.preferred_channel = Some("sms".into());
             }),
         ),
         crm("mobile", at("09:00"), profile_with(all)),
@@ -220,7 +220,7 @@ fn quiet_config() -> EngineConfig {
 #[test]
 fn quiet_hours_delay_in_the_customers_time_zone() {
     let mut run = Run::new(quiet_config());
-    let berlin = profile_with(|p| p.timezone = Some("Europe/Berlin".to_owned()));
+    let berlin = profile_with(|p| p.timezone = Some("Europe/Berlin".into()));
     run.feed([
         crm("b", at("09:00"), berlin),
         crm("u", at("09:00"), base_profile()),

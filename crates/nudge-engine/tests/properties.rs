@@ -108,7 +108,7 @@ proptest! {
         let cfg = config();
         let after = cfg.detectors.cart_abandoned.after.millis();
         // Reference cart model: when did each customer's cart actually change or empty?
-        let mut carts: BTreeMap<&str, BTreeMap<String, u32>> = BTreeMap::new();
+        let mut carts: BTreeMap<&str, BTreeMap<CompactString, u32>> = BTreeMap::new();
         let mut changes: Vec<(&str, Ts)> = Vec::new();
         for e in &events {
             let Event::Click(c) = e else { continue };

@@ -1,5 +1,6 @@
 //! Input records of the three topics: clickstream, email engagement and CRM profiles.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::time::Ts;
@@ -80,17 +81,17 @@ pub enum CheckoutStep {
 /// The page a clickstream record was on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Page {
-    pub path: Option<String>,
-    pub title: Option<String>,
-    pub referrer: Option<String>,
+    pub path: Option<CompactString>,
+    pub title: Option<CompactString>,
+    pub referrer: Option<CompactString>,
 }
 
 /// A product, as viewed, added to or removed from a cart, or bought.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Product {
-    pub sku: Option<String>,
-    pub name: Option<String>,
-    pub category: Option<String>,
+    pub sku: Option<CompactString>,
+    pub name: Option<CompactString>,
+    pub category: Option<CompactString>,
     pub price: Option<f64>,
     pub quantity: Option<u32>,
 }
@@ -98,9 +99,9 @@ pub struct Product {
 /// The order a purchase completed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Order {
-    pub order_id: Option<String>,
+    pub order_id: Option<CompactString>,
     pub revenue: Option<f64>,
-    pub currency: Option<String>,
+    pub currency: Option<CompactString>,
     #[serde(default)]
     pub items: Vec<Product>,
 }
@@ -108,22 +109,22 @@ pub struct Order {
 /// Campaign parameters of the landing page.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Utm {
-    pub source: Option<String>,
-    pub medium: Option<String>,
-    pub campaign: Option<String>,
-    pub term: Option<String>,
-    pub content: Option<String>,
+    pub source: Option<CompactString>,
+    pub medium: Option<CompactString>,
+    pub campaign: Option<CompactString>,
+    pub term: Option<CompactString>,
+    pub content: Option<CompactString>,
 }
 
 /// One clickstream record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClickEvent {
     #[serde(default)]
-    pub event_id: Option<String>,
+    pub event_id: Option<CompactString>,
     #[serde(default)]
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CompactString>,
     #[serde(default)]
-    pub anonymous_id: Option<String>,
+    pub anonymous_id: Option<CompactString>,
     #[serde(rename = "type")]
     pub kind: ClickType,
     pub ts: Ts,
@@ -146,7 +147,7 @@ impl ClickEvent {
     pub fn new(customer: &str, kind: ClickType, ts: Ts) -> ClickEvent {
         ClickEvent {
             event_id: None,
-            customer_id: Some(customer.to_owned()),
+            customer_id: Some(customer.into()),
             anonymous_id: None,
             kind,
             ts,
@@ -179,16 +180,16 @@ pub enum EmailType {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EmailEvent {
     #[serde(default)]
-    pub event_id: Option<String>,
+    pub event_id: Option<CompactString>,
     #[serde(default)]
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CompactString>,
     #[serde(rename = "type")]
     pub kind: EmailType,
     pub ts: Ts,
     #[serde(default)]
-    pub campaign_id: Option<String>,
+    pub campaign_id: Option<CompactString>,
     #[serde(default)]
-    pub email: Option<String>,
+    pub email: Option<CompactString>,
 }
 
 /// CRM record types: only profile upserts so far.
@@ -215,32 +216,32 @@ pub struct Consent {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     #[serde(default)]
-    pub email: Option<String>,
+    pub email: Option<CompactString>,
     #[serde(default)]
-    pub phone: Option<String>,
+    pub phone: Option<CompactString>,
     #[serde(default)]
-    pub timezone: Option<String>,
+    pub timezone: Option<CompactString>,
     #[serde(default)]
-    pub preferred_channel: Option<String>,
+    pub preferred_channel: Option<CompactString>,
     #[serde(default)]
     pub consent: Consent,
     #[serde(default)]
-    pub segment: Option<String>,
+    pub segment: Option<CompactString>,
     #[serde(default)]
     pub lifetime_value: Option<f64>,
     #[serde(default)]
     pub orders_count: Option<u32>,
     #[serde(default)]
-    pub loyalty_tier: Option<String>,
+    pub loyalty_tier: Option<CompactString>,
 }
 
 /// One CRM record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CrmEvent {
     #[serde(default)]
-    pub event_id: Option<String>,
+    pub event_id: Option<CompactString>,
     #[serde(default)]
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CompactString>,
     #[serde(rename = "type")]
     pub kind: CrmType,
     pub ts: Ts,

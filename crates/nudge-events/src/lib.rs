@@ -18,6 +18,10 @@ pub mod output;
 pub mod time;
 pub mod wire;
 
+/// Short text stored inline (up to 24 bytes) instead of on the heap: most ids, paths and
+/// names of the input records and the customer state fit, so decoding them allocates nothing
+/// and a customer's state is mostly in one place.
+pub use compact_str::CompactString;
 pub use error::{AvroError, DecodeError, DecodeErrorKind};
 pub use input::*;
 pub use output::*;

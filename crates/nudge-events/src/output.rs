@@ -1,5 +1,6 @@
 //! Output records: triggers, suppressed candidates, session summaries and trigger outcomes.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::input::{CheckoutStep, Device};
@@ -216,8 +217,8 @@ impl SuppressReason {
 /// One line of the cart as it stood when a trigger fired.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CartLine {
-    pub sku: String,
-    pub name: Option<String>,
+    pub sku: CompactString,
+    pub name: Option<CompactString>,
     pub quantity: u32,
     pub price: f64,
 }

@@ -99,9 +99,9 @@ pub(crate) const REMINDER: Tags = ("nudge", "email", "cart_reminder");
 /// A campaign tag as a record's `utm`.
 pub(crate) fn utm((source, medium, campaign): Tags) -> Utm {
     Utm {
-        source: Some(source.to_owned()),
-        medium: Some(medium.to_owned()),
-        campaign: Some(campaign.to_owned()),
+        source: Some(source.into()),
+        medium: Some(medium.into()),
+        campaign: Some(campaign.into()),
         term: None,
         content: None,
     }

@@ -1,8 +1,8 @@
 //! Turning a customer's next step into the record the input topics carry.
 
 use nudge_events::{
-    CheckoutStep, ClickEvent, ClickType, Consent, CrmEvent, CrmType, EmailEvent, EmailType, Order,
-    Page, Product, Profile, Ts,
+    CheckoutStep, ClickEvent, ClickType, CompactString, Consent, CrmEvent, CrmType, EmailEvent,
+    EmailType, Order, Page, Product, Profile, Ts,
 };
 
 use crate::catalog::{self, money, CATEGORIES, PRODUCTS, SEARCHES, TRAFFIC};
@@ -23,8 +23,8 @@ pub(crate) fn customer_index(id: &str) -> Option<u32> {
 
 fn page(path: String, title: &str) -> Page {
     Page {
-        path: Some(path),
-        title: Some(title.to_owned()),
+        path: Some(path.into()),
+        title: Some(title.into()),
         referrer: None,
     }
 }
@@ -32,9 +32,9 @@ fn page(path: String, title: &str) -> Page {
 fn product(sku: u8, quantity: Option<u8>) -> Product {
     let item = PRODUCTS[sku as usize % PRODUCTS.len()];
     Product {
-        sku: Some(item.sku.to_owned()),
-        name: Some(item.name.to_owned()),
-        category: Some(item.category.to_owned()),
+        sku: Some(item.sku.into()),
+        name: Some(item.name.into()),
+        category: Some(item.category.into()),
         price: Some(money(item.cents)),
         quantity: quantity.map(u32::from),
     }
@@ -56,8 +56,8 @@ fn checkout_page(step: CheckoutStep) -> Page {
 }
 
 impl Customer {
-    fn event_id(&self) -> Option<String> {
-        Some(format!("e{:07}-{}", self.index, self.seq))
+    fn event_id(&self) -> Option<CompactString> {
+        Some(format!("e{:07}-{}", self.index, self.seq).into())
     }
 
     fn email_address(&self) -> String {
@@ -68,8 +68,8 @@ impl Customer {
     pub(crate) fn click_record(&mut self, act: Act, ts: i64) -> ClickEvent {
         let mut e = ClickEvent {
             event_id: self.event_id(),
-            customer_id: Some(customer_id(self.index)),
-            anonymous_id: Some(format!("a{:016x}", self.traits.cookie)),
+            customer_id: Some(customer_id(self.index).into()),
+            anonymous_id: Some(format!("a{:016x}", self.traits.cookie).into()),
             kind: ClickType::PageView,
             ts: Ts(ts),
             device: Some(self.device),
@@ -133,9 +133,9 @@ impl Customer {
                 e.kind = ClickType::Purchase;
                 e.page = Some(page("/checkout/confirmation".into(), "Thank you"));
                 e.order = Some(Order {
-                    order_id: Some(format!("o{:07}-{}", self.index, self.orders + 1)),
+                    order_id: Some(format!("o{:07}-{}", self.index, self.orders + 1).into()),
                     revenue: Some(money(self.cart_cents())),
-                    currency: Some("EUR".to_owned()),
+                    currency: Some("EUR".into()),
                     items: self
                         .cart
                         .lines()
@@ -165,11 +165,11 @@ impl Customer {
             }
         };
         if recovering {
-            p.referrer = Some("https://mail.example.com/".to_owned());
+            p.referrer = Some("https://mail.example.com/".into());
             e.utm = Some(catalog::utm(catalog::REMINDER));
         } else {
             let (referrer, tags, _) = TRAFFIC[r.weighted(&TRAFFIC.map(|(_, _, w)| w))];
-            p.referrer = referrer.map(str::to_owned);
+            p.referrer = referrer.map(Into::into);
             e.utm = tags.map(catalog::utm);
         }
         e.page = Some(p);
@@ -188,11 +188,11 @@ impl Customer {
         };
         EmailEvent {
             event_id: self.event_id(),
-            customer_id: Some(customer_id(self.index)),
+            customer_id: Some(customer_id(self.index).into()),
             kind,
             ts: Ts(ts),
-            campaign_id: Some(format!("newsletter-{:04}", self.campaign + 1)),
-            email: Some(self.email_address()),
+            campaign_id: Some(format!("newsletter-{:04}", self.campaign + 1).into()),
+            email: Some(self.email_address().into()),
         }
     }
 
@@ -202,24 +202,24 @@ impl Customer {
         let consent = t.truth.consent;
         CrmEvent {
             event_id: self.event_id(),
-            customer_id: Some(customer_id(self.index)),
+            customer_id: Some(customer_id(self.index).into()),
             kind: CrmType::Profile,
             ts: Ts(ts),
             profile: Some(Profile {
-                email: Some(self.email_address()),
+                email: Some(self.email_address().into()),
                 phone: consent
                     .sms
-                    .then(|| format!("+1555{:07}", self.index % 10_000_000)),
-                timezone: Some(t.zone.name.to_owned()),
-                preferred_channel: Some(t.preferred_channel.to_owned()),
+                    .then(|| format!("+1555{:07}", self.index % 10_000_000).into()),
+                timezone: Some(t.zone.name.into()),
+                preferred_channel: Some(t.preferred_channel.into()),
                 consent: Consent {
                     email: consent.email && !self.unsubscribed,
                     ..consent
                 },
-                segment: Some(segment(self.orders).to_owned()),
+                segment: Some(segment(self.orders).into()),
                 lifetime_value: Some(money(self.ltv_cents)),
                 orders_count: Some(self.orders),
-                loyalty_tier: loyalty_tier(self.orders).map(str::to_owned),
+                loyalty_tier: loyalty_tier(self.orders).map(Into::into),
             }),
         }
     }

@@ -33,8 +33,8 @@ pub trait ClickExt {
 impl ClickExt for ClickEvent {
     fn sku(mut self, sku: &str, price: f64, quantity: u32) -> Self {
         self.product = Some(Product {
-            sku: Some(sku.to_owned()),
-            name: Some(format!("product {sku}")),
+            sku: Some(sku.into()),
+            name: Some(format!("product {sku}").into()),
             category: None,
             price: Some(price),
             quantity: Some(quantity),
@@ -43,7 +43,7 @@ impl ClickExt for ClickEvent {
     }
     fn path(mut self, path: &str) -> Self {
         self.page = Some(Page {
-            path: Some(path.to_owned()),
+            path: Some(path.into()),
             ..Page::default()
         });
         self
@@ -58,9 +58,9 @@ impl ClickExt for ClickEvent {
     }
     fn revenue(mut self, revenue: f64) -> Self {
         self.order = Some(Order {
-            order_id: Some("o1".to_owned()),
+            order_id: Some("o1".into()),
             revenue: Some(revenue),
-            currency: Some("EUR".to_owned()),
+            currency: Some("EUR".into()),
             items: Vec::new(),
         });
         self
@@ -73,10 +73,10 @@ impl ClickExt for ClickEvent {
 pub fn email(customer: &str, kind: EmailType, ts: Ts) -> Event {
     Event::Email(EmailEvent {
         event_id: None,
-        customer_id: Some(customer.to_owned()),
+        customer_id: Some(customer.into()),
         kind,
         ts,
-        campaign_id: Some("camp".to_owned()),
+        campaign_id: Some("camp".into()),
         email: None,
     })
 }
@@ -84,8 +84,8 @@ pub fn email(customer: &str, kind: EmailType, ts: Ts) -> Event {
 /// A profile consenting to email only, in UTC, with no orders.
 pub fn base_profile() -> Profile {
     Profile {
-        email: Some("x@example.com".to_owned()),
-        timezone: Some("UTC".to_owned()),
+        email: Some("x@example.com".into()),
+        timezone: Some("UTC".into()),
         consent: Consent {
             email: true,
             sms: false,
@@ -98,7 +98,7 @@ pub fn base_profile() -> Profile {
 pub fn crm(customer: &str, ts: Ts, profile: Profile) -> Event {
     Event::Crm(CrmEvent {
         event_id: None,
-        customer_id: Some(customer.to_owned()),
+        customer_id: Some(customer.into()),
         kind: CrmType::Profile,
         ts,
         profile: Some(profile),

@@ -80,9 +80,9 @@ impl Field {
         }
     }
 
-    fn string(self) -> Result<String, DecodeError> {
+    fn string<S: From<String>>(self) -> Result<S, DecodeError> {
         match self.value {
-            Value::String(s) => Ok(s),
+            Value::String(s) => Ok(s.into()),
             _ => Err(self.wrong("a string")),
         }
     }
@@ -120,7 +120,7 @@ impl Field {
     /// An enumeration from its snake_case name, with the type's own fallback for unknown names.
     fn name<T: DeserializeOwned>(self) -> Result<T, DecodeError> {
         let at = self.at;
-        let s = self.string()?;
+        let s = self.string::<String>()?;
         T::deserialize(StrDeserializer::<StrError>::new(&s)).map_err(|e| mismatch(at, e))
     }
 

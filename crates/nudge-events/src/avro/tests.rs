@@ -9,8 +9,8 @@ use crate::wire;
 
 const T0: Ts = Ts(1_796_032_800_000);
 
-fn s(v: &str) -> Option<String> {
-    Some(v.to_owned())
+fn s<S: for<'a> From<&'a str>>(v: &str) -> Option<S> {
+    Some(v.into())
 }
 
 fn product(sku: &str) -> Product {
@@ -139,13 +139,13 @@ fn full_trigger() -> Trigger {
         context: TriggerContext {
             cart_items: vec![
                 CartLine {
-                    sku: "1".to_owned(),
+                    sku: "1".into(),
                     name: s("Runner 2"),
                     quantity: 2,
                     price: 59.9,
                 },
                 CartLine {
-                    sku: "2".to_owned(),
+                    sku: "2".into(),
                     name: None,
                     quantity: 1,
                     price: 0.0,

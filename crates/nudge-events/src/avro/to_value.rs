@@ -30,8 +30,9 @@ fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value) -> Value {
     }
 }
 
-fn opt_string(s: &Option<String>) -> Value {
-    opt(s.as_deref(), string)
+/// A `["null", "string"]` union, from the text of an input record or an output.
+fn opt_string(s: &Option<impl AsRef<str>>) -> Value {
+    opt(s.as_ref().map(AsRef::as_ref), string)
 }
 
 fn opt_double(v: Option<f64>) -> Value {
