@@ -150,6 +150,16 @@ impl Scenario {
         )
     }
 
+    /// Starts a member, then a second one once the first has applied a record, so the group
+    /// rebalances mid-run. Both serve their metrics; returns each with its port, first first.
+    pub fn start_second_member_mid_run(&self) -> [(Pipeline, u16); 2] {
+        let (first_port, second_port) = (free_port(), free_port());
+        let first = self.start_serving("first", first_port);
+        wait_until_applying(first_port);
+        let second = self.start_serving("second", second_port);
+        [(first, first_port), (second, second_port)]
+    }
+
     /// Starts `nudge run` for this scenario with extra arguments.
     fn start_with(&self, instance: &str, args: &[&str]) -> Pipeline {
         let child = Command::new(nudge_bin())
@@ -371,6 +381,18 @@ pub fn replay(input: &Path, config: &Path) -> Vec<(String, String, Value)> {
 }
 
 /// Waits until `f` holds, or panics after `timeout` naming `what`.
+/// Waits until the member serving its metrics on `port` has applied a record.
+pub fn wait_until_applying(port: u16) {
+    wait_for(
+        &format!("the member on port {port} to process records"),
+        Duration::from_secs(60),
+        || {
+            let (_, page) = http_get(port, "/metrics");
+            metric_sum(&page, "nudge_events_consumed_total") > 0.0
+        },
+    );
+}
+
 pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !f() {
