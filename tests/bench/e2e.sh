@@ -10,7 +10,8 @@
 # FETCH_WAIT (fetch.wait.max.ms of both consumers, default 100 as nudge's own default: tansu 0.6
 # holds every fetch that long and answers at most 5 MB, so on tansu it paces both),
 # KAFKA (lines added to the [kafka] table of nudge run, e.g. '"linger.ms" = "20"'), RUNTIME
-# (lines added to its [runtime] table, e.g. 'buffered_records_per_partition = 100'),
+# (lines added to its [runtime] table, e.g. 'buffered_records_per_partition = 100'), RUN_LOG
+# (RUST_LOG of nudge run, default warn),
 # PROFILE (a file: perf record of `nudge run` while it consumes, PROFILE_HZ samples a second
 # (default 199), with DWARF call graphs since release builds keep no frame pointers; read it
 # with `perf report --children`). The dev broker (librdkafka's mock cluster) keeps only
@@ -86,7 +87,7 @@ read -r base_n base_s base_cpu _ < <(FETCH_WAIT_MS=$fetch_wait target/release/co
 b1=$(cpu_of "$broker_pid")
 
 mport=$(free_port)
-RUST_LOG=warn "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
+RUST_LOG=${RUN_LOG:-warn} "$nudge" run --config "$work/nudge.toml" --brokers "$brokers" \
   --metrics-listen "127.0.0.1:$mport" --instance-id bench &
 run_pid=$!
 pids+=($run_pid)
