@@ -314,7 +314,7 @@ impl Core {
             }
         }
         let item = match decode(self.shared.run.input.format, source, msg.payload()) {
-            Ok(event) => Item::Event(event),
+            Ok(event) => Item::Event(Box::new(event)),
             Err(error) => Item::Dead(Box::new(Dead {
                 key: msg.key().map(<[u8]>::to_vec),
                 value: msg.payload().map(<[u8]>::to_vec),
