@@ -3,10 +3,6 @@
 //! `nudge replay` on the same records. The rebalance test runs against `nudge dev-broker`
 //! (see there why).
 
-use std::time::Duration;
-
-use serde_json::Value;
-
 use nudge_e2e::*;
 
 /// One stream thread: with two, tansu's group coordinator sometimes lets the second join
@@ -40,14 +36,14 @@ fn outputs_equal_replay_on_tansu_when_one_record_is_buffered_per_partition() {
 fn a_member_joining_mid_run_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
     let last = simulate(data.path(), 6_000, 24, 19);
-    let mut s = Scenario::new("[runtime]\nprocessing_guarantee = \"at_least_once\"\nthreads = 1\n");
+    let mut s = Scenario::new(ALOS);
     let broker = DevBroker::start(&s.config(), 4);
     s.brokers = broker.bootstrap.clone();
     s.produce(data.path());
     let replayed = replay(data.path(), &s.config());
     let expected = replayed.iter().filter(|r| r.0 != "nudge-dlq").count();
     let [(first, first_port), (second, _)] = s.start_second_member_mid_run();
-    let live = settle(&s, expected, true);
+    let live = settle_outputs(&s, expected, false, true);
     let (_, page) = http_get(first_port, "/metrics");
     assert!(
         metric_sum(&page, "nudge_restored_customers_total") > 0.0,
@@ -55,29 +51,6 @@ fn a_member_joining_mid_run_loses_nothing() {
     );
     assert!(second.stop() && first.stop(), "both members stop cleanly");
     assert_matches_replay(&live, &replayed, last);
-}
-
-/// Reads the outputs until they hold at least `expected` records and stop changing; with
-/// `dedup`, each distinct record once.
-fn settle(s: &Scenario, expected: usize, dedup: bool) -> Vec<(String, String, Value)> {
-    let mut live = Vec::new();
-    let mut last_len = usize::MAX;
-    let mut stable = 0;
-    wait_for("the outputs to settle", Duration::from_secs(240), || {
-        live = normalise(s, &read_all(&s.brokers, &s.output_topics(), false));
-        if dedup {
-            live.sort_by_key(|r| (r.0.clone(), r.1.clone(), r.2.to_string()));
-            live.dedup();
-        }
-        stable = if live.len() >= expected && live.len() == last_len {
-            stable + 1
-        } else {
-            0
-        };
-        last_len = live.len();
-        stable >= 3
-    });
-    live
 }
 
 /// Outputs of an uninterrupted run with `runtime` (a `[runtime]` table) against replay's.
@@ -91,7 +64,7 @@ fn outputs_equal_replay_on_tansu_with(runtime: &str) {
     let replayed = replay(data.path(), &s.config());
     let expected = replayed.iter().filter(|r| r.0 != "nudge-dlq").count();
     let pipeline = s.start("alos");
-    let live = settle(&s, expected, false);
+    let live = settle_outputs(&s, expected, false, false);
     assert!(pipeline.stop(), "graceful shutdown on SIGTERM");
     assert_matches_replay(&live, &replayed, last);
 }

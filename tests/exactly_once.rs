@@ -9,27 +9,11 @@ use nudge_e2e::*;
 
 const PARTITIONS: i32 = 4;
 
+/// One stream thread per member, for the tests that start several members.
+const EOS_ONE_THREAD: &str = "[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 1\n";
+
 fn eos_config() -> &'static str {
     "[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 2\n"
-}
-
-/// Waits until the committed outputs hold every record replay gives, and have stopped
-/// changing for a few seconds.
-fn settle(s: &Scenario, expected: usize) -> Vec<(String, String, serde_json::Value)> {
-    let mut last_len = usize::MAX;
-    let mut stable = 0;
-    let mut records = Vec::new();
-    wait_for("the outputs to settle", Duration::from_secs(240), || {
-        records = normalise(s, &read_all(&s.brokers, &s.output_topics(), true));
-        if records.len() >= expected && records.len() == last_len {
-            stable += 1;
-        } else {
-            stable = 0;
-        }
-        last_len = records.len();
-        stable >= 3
-    });
-    records
 }
 
 /// The latest changelog value of every customer (checkpoints left out).
@@ -60,7 +44,7 @@ fn committed_outputs_equal_replay_with(runtime: &str) {
     s.produce(data.path());
     let replayed = replay(data.path(), &s.config());
     let pipeline = s.start("a");
-    let live = settle(&s, replay_count(&replayed));
+    let live = settle_outputs(&s, replay_count(&replayed), true, false);
     assert!(pipeline.stop(), "graceful shutdown on SIGTERM");
     assert_matches_replay(&live, &replayed, last);
 }
@@ -101,7 +85,7 @@ fn crashes_lose_and_duplicate_nothing() {
         pipeline.kill();
     }
     let pipeline = s.start("crashy");
-    let live = settle(&s, replay_count(&replayed));
+    let live = settle_outputs(&s, replay_count(&replayed), true, false);
     assert!(pipeline.stop());
     assert_matches_replay(&live, &replayed, last);
 
@@ -111,7 +95,7 @@ fn crashes_lose_and_duplicate_nothing() {
     calm.brokers = calm_broker.bootstrap.clone();
     calm.produce(data.path());
     let pipeline = calm.start("calm");
-    settle(&calm, replay_count(&replayed));
+    settle_outputs(&calm, replay_count(&replayed), true, false);
     assert!(pipeline.stop());
     let crashed = final_state(&s);
     let uninterrupted = final_state(&calm);
@@ -127,7 +111,7 @@ fn crashes_lose_and_duplicate_nothing() {
 fn a_survivor_takes_over_the_partitions_of_a_stopped_member() {
     let data = tempfile::tempdir().unwrap();
     let last = simulate(data.path(), 6_000, 24, 13);
-    let mut s = Scenario::new("[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 1\n");
+    let mut s = Scenario::new(EOS_ONE_THREAD);
     let broker = DevBroker::start(&s.config(), PARTITIONS);
     s.brokers = broker.bootstrap.clone();
     // A backlog, so the outcome does not depend on how live records interleave.
@@ -142,7 +126,7 @@ fn a_survivor_takes_over_the_partitions_of_a_stopped_member() {
         leaver.stop(),
         "the stopped member commits and leaves cleanly"
     );
-    let live = settle(&s, replay_count(&replayed));
+    let live = settle_outputs(&s, replay_count(&replayed), true, false);
     let (_, page) = http_get(survivor_port, "/metrics");
     assert!(
         metric_sum(&page, "nudge_restored_customers_total") > 0.0,
@@ -158,13 +142,13 @@ fn a_survivor_takes_over_the_partitions_of_a_stopped_member() {
 fn a_member_joining_mid_run_changes_nothing() {
     let data = tempfile::tempdir().unwrap();
     let last = simulate(data.path(), 6_000, 24, 19);
-    let mut s = Scenario::new("[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 1\n");
+    let mut s = Scenario::new(EOS_ONE_THREAD);
     let broker = DevBroker::start(&s.config(), PARTITIONS);
     s.brokers = broker.bootstrap.clone();
     s.produce(data.path());
     let replayed = replay(data.path(), &s.config());
     let [(first, _), (second, _)] = s.start_second_member_mid_run();
-    let live = settle(&s, replay_count(&replayed));
+    let live = settle_outputs(&s, replay_count(&replayed), true, false);
     assert!(second.stop() && first.stop(), "both members stop cleanly");
     assert_matches_replay(&live, &replayed, last);
 }
@@ -173,7 +157,7 @@ fn a_member_joining_mid_run_changes_nothing() {
 fn a_member_exports_the_gauges_of_its_own_partitions_only() {
     let data = tempfile::tempdir().unwrap();
     simulate(data.path(), 500, 6, 17);
-    let mut s = Scenario::new("[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 1\n");
+    let mut s = Scenario::new(EOS_ONE_THREAD);
     let broker = DevBroker::start(&s.config(), PARTITIONS);
     s.brokers = broker.bootstrap.clone();
     s.produce(data.path());

@@ -381,6 +381,35 @@ pub fn replay(input: &Path, config: &Path) -> Vec<(String, String, Value)> {
 }
 
 /// Waits until `f` holds, or panics after `timeout` naming `what`.
+/// Reads the output topics (read_committed with `committed`) until they hold at least
+/// `expected` records and have stopped changing for a few reads; with `dedup`, each distinct
+/// record counts once (at-least-once may deliver one twice).
+pub fn settle_outputs(
+    s: &Scenario,
+    expected: usize,
+    committed: bool,
+    dedup: bool,
+) -> Vec<(String, String, Value)> {
+    let mut records = Vec::new();
+    let mut last_len = usize::MAX;
+    let mut stable = 0;
+    wait_for("the outputs to settle", Duration::from_secs(240), || {
+        records = normalise(s, &read_all(&s.brokers, &s.output_topics(), committed));
+        if dedup {
+            records.sort_by_key(|r| (r.0.clone(), r.1.clone(), r.2.to_string()));
+            records.dedup();
+        }
+        stable = if records.len() >= expected && records.len() == last_len {
+            stable + 1
+        } else {
+            0
+        };
+        last_len = records.len();
+        stable >= 3
+    });
+    records
+}
+
 /// Waits until the member serving its metrics on `port` has applied a record.
 pub fn wait_until_applying(port: u16) {
     wait_for(
