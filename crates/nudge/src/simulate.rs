@@ -111,14 +111,17 @@ pub fn live(cfg: &Config, opts: &Live) -> Result<()> {
         .create_with_context(Deliveries::default())
         .context("creating the producer")?;
     let topics = Topics::new(&cfg.run.topics);
-    let now = traffic::this_second();
+    // The journey clock starts at this millisecond, so at speed 1 it is the system clock
+    // `nudge run` measures watermarks and trigger delays with. (Started at the whole second,
+    // every event time lagged the system clock by up to a second, and so did the watermark.)
+    let now = Ts(traffic::now_ms());
+    let started = Instant::now();
     let sim = Sim::new(SimConfig {
         seed: opts.seed,
         customers: opts.customers,
         start: now.plus(-opts.history_ms),
         ..SimConfig::default()
     });
-    let started = Instant::now();
     let counts = Counts::default();
     let traffic = Traffic {
         producer: &producer,
