@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use nudge_engine::Dur;
 use nudge_events::{Source, Ts};
-use nudge_kafka::{Clock, Topics};
+use nudge_kafka::Topics;
 use nudge_sim::{render, Sim, SimConfig};
 use rdkafka::producer::BaseProducer;
 
@@ -111,11 +111,8 @@ pub fn live(cfg: &Config, opts: &Live) -> Result<()> {
         .create_with_context(Deliveries::default())
         .context("creating the producer")?;
     let topics = Topics::new(&cfg.run.topics);
-    // The journey clock starts at this millisecond, so at speed 1 it is the system clock
-    // `nudge run` measures watermarks and trigger delays with. (Started at the whole second,
-    // every event time lagged the system clock by up to a second, and so did the watermark.)
-    let now = Ts(traffic::now_ms());
-    let started = Instant::now();
+    let clock = traffic::live_clock(opts.speed);
+    let (now, started) = (clock.now(), Instant::now());
     let sim = Sim::new(SimConfig {
         seed: opts.seed,
         customers: opts.customers,
@@ -126,11 +123,7 @@ pub fn live(cfg: &Config, opts: &Live) -> Result<()> {
     let traffic = Traffic {
         producer: &producer,
         topics: &topics,
-        clock: Clock::Scaled {
-            wall_origin: started,
-            event_origin: now,
-            speed: opts.speed,
-        },
+        clock,
         rate: opts.rate,
         partition_budget: None,
         counts: &counts,

@@ -152,6 +152,14 @@ pub fn produce(mut sim: Sim, t: &Traffic, mut go_on: impl FnMut() -> bool) -> Re
     }
 }
 
+/// The clock of live traffic: starts now and runs `speed` times faster than the system clock.
+/// At speed 1 it reads the system clock, which `nudge run` measures watermarks and trigger
+/// delays with (started at the whole second instead, every event time lagged the system clock
+/// by up to a second, and the watermark with it).
+pub fn live_clock(speed: f64) -> Clock {
+    Clock::scaled(Ts(now_ms()), speed)
+}
+
 /// The start of the current second, as an event time.
 pub fn this_second() -> Ts {
     Ts(now_ms() / 1000 * 1000)
@@ -202,5 +210,15 @@ mod tests {
         assert_eq!((0..100).filter(|_| pacer.take(later)).count(), 10);
         let much_later = t0 + Duration::from_secs(60);
         assert_eq!((0..100).filter(|_| pacer.take(much_later)).count(), 20);
+    }
+
+    #[test]
+    fn at_speed_one_live_traffic_is_stamped_with_the_system_clock() {
+        let clock = live_clock(1.0);
+        thread::sleep(Duration::from_millis(30));
+        let lag = now_ms() - clock.now().millis();
+        // A few milliseconds apart at most; a clock started at the whole second lags by the
+        // fraction of the second it was started in.
+        assert!(lag.abs() <= 5, "the journey clock is {lag} ms behind");
     }
 }
