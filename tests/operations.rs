@@ -50,11 +50,8 @@ fn bad_records_are_dead_lettered_with_provenance_and_metrics_match_the_topics() 
         Duration::from_secs(120),
         || read_all(&s.brokers, std::slice::from_ref(&dlq), true).len() >= bad,
     );
-    let expected = replayed.iter().filter(|r| r.0 != "nudge-dlq").count();
-    wait_for("the outputs", Duration::from_secs(120), || {
-        read_all(&s.brokers, &s.output_topics(), true).len() >= expected
-    });
-    std::thread::sleep(Duration::from_secs(3));
+    let last = last_event_time(data.path());
+    settle_outputs(&s, &replayed, last, true, false);
 
     let dead = read_all(&s.brokers, &[dlq], true);
     assert_eq!(dead.len(), bad, "each malformed record once");
@@ -78,7 +75,7 @@ fn bad_records_are_dead_lettered_with_provenance_and_metrics_match_the_topics() 
 
     let outputs = read_all(&s.brokers, &s.output_topics(), true);
     let live = normalise(&s, &outputs);
-    assert_matches_replay(&live, &replayed, last_event_time(data.path()));
+    assert_matches_replay(&live, &replayed, last);
     assert!(live.len() > 50, "a simulated day gives plenty of outputs");
 
     let (status, _) = http_get(port, "/readyz");

@@ -38,6 +38,9 @@ cargo test --workspace "$@"
 # the journey report in headless Chromium. Each installs its tools under target/ (and
 # Debian's chromium) when missing; then Prometheus rules, alerts and the dashboard against a
 # real Prometheus server scraping a live `nudge run`.
+# The deploy check reads `cargo metadata --locked --offline`, as the Docker build does, and
+# that needs the crates of every target platform, not only the ones this machine built.
+cargo fetch --locked
 tests/deploy/check.sh
 tests/report/check.sh
 tests/ops/check.sh
