@@ -12,9 +12,8 @@ const PARTITIONS: i32 = 4;
 /// One stream thread per member, for the tests that start several members.
 const EOS_ONE_THREAD: &str = "[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 1\n";
 
-fn eos_config() -> &'static str {
-    "[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 2\n"
-}
+/// Two stream threads, as on this machine's two cores by default.
+const EOS_TWO_THREADS: &str = "[runtime]\nprocessing_guarantee = \"exactly_once\"\nthreads = 2\n";
 
 /// The latest changelog value of every customer (checkpoints left out).
 fn final_state(s: &Scenario) -> std::collections::BTreeMap<String, Option<Vec<u8>>> {
@@ -47,7 +46,7 @@ fn committed_outputs_equal_replay_with(runtime: &str) {
 
 #[test]
 fn committed_outputs_equal_replay() {
-    committed_outputs_equal_replay_with(eos_config());
+    committed_outputs_equal_replay_with(EOS_TWO_THREADS);
 }
 
 /// One record held per input partition: every partition is read only as fast as the
@@ -63,7 +62,7 @@ fn committed_outputs_equal_replay_when_one_record_is_buffered_per_partition() {
 fn crashes_lose_and_duplicate_nothing() {
     let data = tempfile::tempdir().unwrap();
     let last = simulate(data.path(), 3_000, 24, 11);
-    let mut s = Scenario::new(eos_config());
+    let mut s = Scenario::new(EOS_TWO_THREADS);
     let broker = DevBroker::start(&s.config(), PARTITIONS);
     s.brokers = broker.bootstrap.clone();
     s.produce(data.path());
@@ -86,7 +85,7 @@ fn crashes_lose_and_duplicate_nothing() {
     assert_matches_replay(&live, &replayed, last);
 
     // The state the crashed pipeline left equals an uninterrupted run's.
-    let mut calm = Scenario::new(eos_config());
+    let mut calm = Scenario::new(EOS_TWO_THREADS);
     let calm_broker = DevBroker::start(&calm.config(), PARTITIONS);
     calm.brokers = calm_broker.bootstrap.clone();
     calm.produce(data.path());
